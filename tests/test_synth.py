@@ -1,0 +1,94 @@
+"""gen/synth.py: Yosys generic / iCE40 flows on small designs whose figures are known independently."""
+
+import pytest
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from axmac.errors import AxmacError
+from axmac.gen.synth import SynthError, synth_component, synth_multiplier, synth_sources
+from axmac.golden.multipliers import make_multiplier
+from axmac.hw.multipliers import make_hw_multiplier
+
+pytestmark = pytest.mark.synth
+
+FIGURES = ("gates", "dff", "transistors", "lut4", "carry", "lc", "fmax_mhz")
+
+
+class _BitwiseAnd(wiring.Component):
+    """``y = a & b``: exactly ``n`` two-input AND gates, nothing else."""
+
+    def __init__(self, n):
+        super().__init__({"a": In(unsigned(n)), "b": In(unsigned(n)), "y": Out(unsigned(n))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.y.eq(self.a & self.b)
+        return m
+
+
+def _figures(r):
+    return {k: r[k] for k in FIGURES if k in r}
+
+
+def test_generic_counts_known_gates():
+    r = synth_component(_BitwiseAnd(5), "band", target="generic", registered=False)
+    assert r["gates_by_type"] == {"AND": 5}
+    assert r["gates"] == 5 and r["dff"] == 0
+    # Yosys's CMOS estimate: NAND2 / NOR2 4 transistors, NOT 2
+    cm = r["cmos_by_type"]
+    assert r["transistors"] == 4 * cm.get("NAND", 0) + 4 * cm.get("NOR", 0) + 2 * cm.get("NOT", 0)
+    assert r["transistors"] >= 5 * 6  # an AND costs at least a NAND and an inverter
+
+
+def test_registered_wrapper_adds_one_flop_per_port_bit():
+    # 4-bit signed multiplier: 4 + 4 input bits, 8 output bits
+    r = synth_component(make_hw_multiplier("exact", 4, True), "mul4", target="generic", registered=True)
+    assert r["dff"] == 16 and r["registered"] is True
+
+
+def test_exact_multipliers_plausible_and_monotone():
+    s4 = synth_multiplier(make_multiplier("exact", 4, True))
+    s8 = synth_multiplier(make_multiplier("exact", 8, True))
+    g4, g8 = s4["generic"], s8["generic"]
+    # an n x n array multiplier has n*n partial-product ANDs and ~n*n full adders (>= 5 gates each)
+    assert 16 <= g4["gates"] < g8["gates"] < 3000
+    assert g8["gates"] >= 64 and g8["transistors"] > 4 * 64
+    i4, i8 = s4["ice40"], s8["ice40"]
+    assert 0 < i4["lut4"] < i8["lut4"] < 2000
+    assert i8["dff"] == 32 and i8["io"] == 8 + 8 + 16 + 2  # operands, product, clk and rst
+    assert i8["lc"] >= i8["lut4"]
+    assert 10 < i8["fmax_mhz"] < 1000 and i4["fmax_mhz"] > i8["fmax_mhz"]
+
+
+def test_truncated_multiplier_is_smaller():
+    exact = synth_multiplier(make_multiplier("exact", 8, True), targets=("generic",))["generic"]
+    trunc = synth_multiplier(make_multiplier("trunc:4", 8, True), targets=("generic",))["generic"]
+    assert 0 < trunc["gates"] < exact["gates"] / 2  # a 4x4 core instead of 8x8
+    assert trunc["transistors"] < exact["transistors"]
+
+
+def test_cache_hit_returns_same_figures():
+    comp = make_hw_multiplier("exact", 6, False)
+    first = synth_component(comp, "mul6", target="ice40", cache=False)
+    again = synth_component(make_hw_multiplier("exact", 6, False), "mul6", target="ice40")
+    assert first["cached"] is False and again["cached"] is True
+    assert _figures(first) == _figures(again)
+    assert first["fmax_mhz"] > 0
+
+
+def test_tool_failure_names_the_log(tmp_path):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module bad(input a, output y); assign y = a &; endmodule\n")
+    with pytest.raises(SynthError, match=r"yosys failed.*log: .*yosys\.log"):
+        synth_sources([bad], "bad", cache=False)
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_bad_arguments(tmp_path):
+    with pytest.raises(AxmacError, match="target"):
+        synth_component(_BitwiseAnd(2), target="asic")
+    with pytest.raises(AxmacError, match="no such Verilog file"):
+        synth_sources([tmp_path / "missing.v"], "x")
+    with pytest.raises(AxmacError, match="top module"):
+        synth_sources([tmp_path / "missing.v"], "bad name")
