@@ -1,0 +1,371 @@
+"""The non-MAC ONNX operators of the golden engine: one small vectorised NumPy kernel per op.
+
+Semantics follow the ONNX operator specification (opset 13 and later; Clip's old ``min``/``max``
+attributes are accepted too). Where ONNX computes in floating point the kernels compute in
+``float32`` like onnxruntime; integer tensors keep their dtype (MaxPool, Relu, Concat, Reshape...
+on int8 / uint8 data are exact). Each kernel is checked against ``onnx.reference`` (and
+onnxruntime where the two disagree, e.g. pooling with ``ceil_mode``) in ``tests/test_ops.py``.
+
+Kernels take the node's inputs positionally (``None`` for an omitted optional input) and its
+attributes as keyword arguments, and return one array. :func:`run_op` is the dispatcher the
+engine uses; an unsupported op or attribute raises :class:`~axmac.errors.AxmacError`.
+
+Quantization (ONNX ``QuantizeLinear`` / ``DequantizeLinear``)::
+
+    q = saturate(round_half_even(x / scale) + zero_point)          (x / scale in float32)
+    x = float32(q - zero_point) * scale
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import AxmacError
+
+F32 = np.float32
+
+
+# -- element-wise ---------------------------------------------------------------------------------
+
+def identity(x):
+    return x
+
+
+def relu(x):
+    return np.maximum(x, np.zeros((), x.dtype))
+
+
+def leaky_relu(x, *, alpha=0.01):
+    return np.where(x >= 0, x, x * F32(alpha)).astype(x.dtype, copy=False)
+
+
+def clip(x, lo=None, hi=None, *, min=None, max=None):  # noqa: A002 - ONNX attribute names (opset < 11)
+    lo = min if lo is None else lo
+    hi = max if hi is None else hi
+    y = x
+    if lo is not None:
+        y = np.maximum(y, np.asarray(lo, dtype=x.dtype))
+    if hi is not None:
+        y = np.minimum(y, np.asarray(hi, dtype=x.dtype))
+    return np.asarray(y, dtype=x.dtype)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, evaluated without overflow for large ``|x|``."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def hard_sigmoid(x, *, alpha=0.2, beta=0.5):
+    return np.clip(x * F32(alpha) + F32(beta), 0, 1).astype(x.dtype, copy=False)
+
+
+def hard_swish(x):
+    """``x * max(0, min(1, x / 6 + 1/2))`` (ONNX HardSwish: alpha = 1/6, beta = 0.5)."""
+    return (x * np.clip(x * F32(1 / 6) + F32(0.5), 0, 1)).astype(x.dtype, copy=False)
+
+
+def add(a, b):
+    return np.add(a, b, dtype=np.result_type(a.dtype, b.dtype))
+
+
+def mul(a, b):
+    return np.multiply(a, b, dtype=np.result_type(a.dtype, b.dtype))
+
+
+def softmax(x, *, axis=-1):
+    """Softmax along ``axis`` (opset 13 semantics), max-subtracted for stability."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+
+
+# -- shape ----------------------------------------------------------------------------------------
+
+def concat(*xs, axis):
+    return np.concatenate(xs, axis=axis)
+
+
+def flatten(x, *, axis=1):
+    axis = axis % x.ndim if x.ndim else 0
+    return x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
+
+
+def reshape(x, shape, *, allowzero=0):
+    shape = [int(s) for s in np.asarray(shape).ravel()]
+    if not allowzero:
+        shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    try:
+        return x.reshape(shape)
+    except ValueError:
+        raise AxmacError(f"Reshape: cannot reshape {x.shape} to {shape}") from None
+
+
+def transpose(x, *, perm=None):
+    return np.transpose(x, None if perm is None else tuple(perm))
+
+
+def pad(x, pads, constant_value=None, axes=None, *, mode="constant"):
+    """ONNX Pad (opset 11+): ``pads = [b_1.., e_1..]`` per axis; negative pads crop."""
+    pads = [int(p) for p in np.asarray(pads).ravel()]
+    axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in np.asarray(axes).ravel()]
+    if len(pads) != 2 * len(axes):
+        raise AxmacError(f"Pad: {len(pads)} pads for {len(axes)} axes")
+    before = [0] * x.ndim
+    after = [0] * x.ndim
+    for i, a in enumerate(axes):
+        before[a], after[a] = pads[i], pads[i + len(axes)]
+    crop = tuple(slice(-b if b < 0 else 0, x.shape[a] + e if e < 0 else None)
+                 for a, (b, e) in enumerate(zip(before, after, strict=True)))
+    x = x[crop]
+    width = [(max(b, 0), max(e, 0)) for b, e in zip(before, after, strict=True)]
+    if mode == "constant":
+        cv = 0 if constant_value is None else np.asarray(constant_value).item()
+        return np.pad(x, width, mode="constant", constant_values=np.asarray(cv, x.dtype))
+    if mode in ("reflect", "edge", "wrap"):
+        return np.pad(x, width, mode=mode)
+    raise AxmacError(f"Pad: unsupported mode {mode!r}")
+
+
+# -- pooling --------------------------------------------------------------------------------------
+
+def _pool_geometry(shape, kernel_shape, strides, pads, dilations, ceil_mode, auto_pad):
+    """Output sizes and explicit pads ``(begin, end)`` per spatial axis (ONNX / onnxruntime rules).
+
+    ``out = floor_or_ceil((L + pb + pe - ((k - 1) d + 1)) / s) + 1``; with ``ceil_mode`` a last
+    window that would start in the end padding is dropped (onnxruntime, PyTorch).
+    """
+    nd = len(kernel_shape)
+    strides = list(strides or [1] * nd)
+    dilations = list(dilations or [1] * nd)
+    pads = list(pads or [0] * 2 * nd)
+    out, pb, pe = [], [], []
+    for i in range(nd):
+        L, k, s, d = shape[i], kernel_shape[i], strides[i], dilations[i]
+        span = (k - 1) * d + 1
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            o = -(-L // s)
+            total = max((o - 1) * s + span - L, 0)
+            b = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+            out.append(o), pb.append(b), pe.append(total - b)
+            continue
+        if auto_pad == "VALID":
+            b = e = 0
+        elif auto_pad in ("NOTSET", "", None):
+            b, e = pads[i], pads[i + nd]
+        else:
+            raise AxmacError(f"pooling: unsupported auto_pad {auto_pad!r}")
+        num = L + b + e - span
+        if ceil_mode:
+            o = -(-num // s) + 1
+            if (o - 1) * s >= L + b:
+                o -= 1
+        else:
+            o = num // s + 1
+        out.append(o), pb.append(b), pe.append(e)
+    return out, pb, pe, strides, dilations
+
+
+def _windows(xp, out, strides, dilations, kernel_shape):
+    """Windows ``(..., *out, *kernel)`` of the spatial axes of a padded array (a view, no copy)."""
+    nd = len(out)
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel_shape, dilations, strict=True)]
+    axes = tuple(range(xp.ndim - nd, xp.ndim))
+    w = sliding_window_view(xp, spans, axis=axes)
+    sl = (Ellipsis,) + tuple(slice(0, o * s, s) for o, s in zip(out, strides, strict=True)) + \
+        tuple(slice(None, None, d) for d in dilations)
+    return w[sl]
+
+
+def _padded(x, out, pb, pe, strides, dilations, kernel_shape, fill):
+    """Pad ``x`` by the explicit pads, plus what ceil mode needs beyond the end, with ``fill``."""
+    nd = len(out)
+    width = [(0, 0)] * (x.ndim - nd)
+    for i in range(nd):
+        need = (out[i] - 1) * strides[i] + (kernel_shape[i] - 1) * dilations[i] + 1
+        width.append((pb[i], max(need - x.shape[x.ndim - nd + i] - pb[i], 0)))
+    return np.pad(x, width, mode="constant", constant_values=fill), width
+
+
+def max_pool_nchw(x, *, kernel_shape, strides=None, pads=None, dilations=None, ceil_mode=0, auto_pad="NOTSET",
+                  storage_order=0):
+    """ONNX MaxPool over the trailing ``len(kernel_shape)`` axes; pads never win (filled with -inf / min)."""
+    out, pb, pe, strides, dilations = _pool_geometry(x.shape[2:], kernel_shape, strides, pads, dilations,
+                                                     ceil_mode, auto_pad)
+    fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    xp, _ = _padded(x, out, pb, pe, strides, dilations, kernel_shape, fill)
+    w = _windows(xp, out, strides, dilations, kernel_shape)
+    return w.max(axis=tuple(range(-len(out), 0))).astype(x.dtype, copy=False)
+
+
+def average_pool_nchw(x, *, kernel_shape, strides=None, pads=None, dilations=None, ceil_mode=0, auto_pad="NOTSET",
+                      count_include_pad=0):
+    """ONNX AveragePool. The divisor counts the input elements of each window, plus the explicit
+    pads when ``count_include_pad`` (never the extra elements ``ceil_mode`` adds past the end)."""
+    nd = len(kernel_shape)
+    out, pb, pe, strides, dilations = _pool_geometry(x.shape[2:], kernel_shape, strides, pads, dilations,
+                                                     ceil_mode, auto_pad)
+    xp, width = _padded(x.astype(F32, copy=False), out, pb, pe, strides, dilations, kernel_shape, 0)
+    axes = tuple(range(-nd, 0))
+    s = _windows(xp, out, strides, dilations, kernel_shape).sum(axis=axes, dtype=F32)
+    # the divisor, built per axis (a separable product of 1-D counts)
+    count = np.ones((), F32)
+    for i in range(nd):
+        L = x.shape[2 + i]
+        b, e_total = width[2 + i]
+        m = np.zeros(b + L + e_total, F32)
+        if count_include_pad:
+            m[: b + L + pe[i]] = 1  # explicit pads count, ceil-mode extension does not
+        else:
+            m[b: b + L] = 1
+        c = _windows(m, [out[i]], [strides[i]], [dilations[i]], [kernel_shape[i]]).sum(axis=-1)
+        count = count[..., None] * c if count.ndim else c
+    return (s / count).astype(F32)
+
+
+def global_average_pool(x):
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=F32).astype(x.dtype, copy=False)
+
+
+# -- resize ---------------------------------------------------------------------------------------
+
+def _nearest_index(out_len, in_len, scale, ctm, nearest_mode):
+    """Input index of each output index along one axis; float32 arithmetic as in onnxruntime."""
+    i = np.arange(out_len, dtype=F32)
+    scale = F32(scale)
+    half = F32(0.5)
+    if ctm == "half_pixel":
+        xo = (i + half) / scale - half
+    elif ctm == "pytorch_half_pixel":
+        xo = (i + half) / scale - half if out_len > 1 else np.zeros_like(i)
+    elif ctm == "align_corners":
+        xo = i * F32(in_len - 1) / F32(out_len - 1) if out_len > 1 else np.zeros_like(i)
+    elif ctm == "asymmetric":
+        xo = i / scale
+    elif ctm == "tf_half_pixel_for_nn":
+        xo = (i + half) / scale
+    else:
+        raise AxmacError(f"Resize: unsupported coordinate_transformation_mode {ctm!r}")
+    if nearest_mode == "round_prefer_floor":
+        idx = np.where(xo == np.floor(xo) + 0.5, np.floor(xo), np.round(xo))
+    elif nearest_mode == "round_prefer_ceil":
+        idx = np.where(xo == np.floor(xo) + 0.5, np.ceil(xo), np.round(xo))
+    elif nearest_mode == "floor":
+        idx = np.floor(xo)
+    elif nearest_mode == "ceil":
+        idx = np.ceil(xo)
+    else:
+        raise AxmacError(f"Resize: unsupported nearest_mode {nearest_mode!r}")
+    return np.clip(idx, 0, in_len - 1).astype(np.int64)
+
+
+def resize(x, roi=None, scales=None, sizes=None, *, mode="nearest", coordinate_transformation_mode="half_pixel",
+           nearest_mode="round_prefer_floor", axes=None, antialias=0, keep_aspect_ratio_policy="stretch",
+           cubic_coeff_a=-0.75, exclude_outside=0, extrapolation_value=0.0):
+    """ONNX Resize (opset 11+), ``mode="nearest"`` only: gathers one input index per output index."""
+    if mode != "nearest":
+        raise AxmacError(f"Resize: only mode 'nearest' is supported, not {mode!r}")
+    if axes is not None or antialias or keep_aspect_ratio_policy != "stretch":
+        raise AxmacError("Resize: axes / antialias / keep_aspect_ratio_policy are not supported")
+    if sizes is not None and np.asarray(sizes).size:
+        out = [int(s) for s in np.asarray(sizes).ravel()]
+        sc = [o / i for o, i in zip(out, x.shape, strict=True)]
+    elif scales is not None and np.asarray(scales).size:
+        sc = [float(s) for s in np.asarray(scales, dtype=F32).ravel()]
+        out = [int(math.floor(i * s)) for i, s in zip(x.shape, sc, strict=True)]
+    else:
+        raise AxmacError("Resize: needs scales or sizes")
+    y = x
+    for ax in range(x.ndim):
+        if out[ax] == x.shape[ax] and sc[ax] == 1:
+            continue
+        idx = _nearest_index(out[ax], x.shape[ax], sc[ax], coordinate_transformation_mode, nearest_mode)
+        y = np.take(y, idx, axis=ax)
+    return y
+
+
+# -- quantization ---------------------------------------------------------------------------------
+
+def _per_axis(v, ndim, axis):
+    v = np.asarray(v)
+    if v.ndim == 0 or v.size == 1:
+        return v.reshape(())
+    shape = [1] * ndim
+    shape[axis % ndim] = v.size
+    return v.reshape(shape)
+
+
+def saturate_cast(v, dtype):
+    """Clamp an integer array to ``dtype``'s range (explicit ``np.iinfo`` limits) and cast."""
+    info = np.iinfo(dtype)
+    return np.clip(v, info.min, info.max).astype(dtype)
+
+
+def quantize_linear(x, y_scale, y_zero_point=None, *, axis=1, saturate=1, block_size=0, output_dtype=0,
+                    precision=0):
+    """``saturate(round_half_even(x / y_scale) + y_zero_point)``, per tensor or per ``axis``."""
+    if block_size:
+        raise AxmacError("QuantizeLinear: blocked quantization is not supported")
+    if y_zero_point is None:
+        dtype = np.dtype(np.uint8) if not output_dtype else _onnx_dtype(output_dtype)
+        zp = np.zeros((), dtype)
+    else:
+        zp = np.asarray(y_zero_point)
+        dtype = zp.dtype
+    if not np.issubdtype(dtype, np.integer):
+        raise AxmacError(f"QuantizeLinear: output type {dtype} is not supported")
+    scale = _per_axis(np.asarray(y_scale, dtype=F32), x.ndim, axis)
+    q = np.clip(np.rint(x.astype(F32, copy=False) / scale), -(2.0**40), 2.0**40).astype(np.int64)
+    return saturate_cast(q + _per_axis(zp, x.ndim, axis).astype(np.int64), dtype)
+
+
+def dequantize_linear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, output_dtype=0):
+    """``float32(x - x_zero_point) * x_scale``, per tensor or per ``axis``."""
+    if block_size:
+        raise AxmacError("DequantizeLinear: blocked quantization is not supported")
+    zp = 0 if x_zero_point is None else _per_axis(np.asarray(x_zero_point).astype(np.int64), x.ndim, axis)
+    scale = _per_axis(np.asarray(x_scale, dtype=F32), x.ndim, axis)
+    return ((x.astype(np.int64) - zp).astype(F32) * scale).astype(F32)
+
+
+def _onnx_dtype(code: int) -> np.dtype:
+    from onnx.helper import tensor_dtype_to_np_dtype
+
+    return np.dtype(tensor_dtype_to_np_dtype(int(code)))
+
+
+# -- dispatch -------------------------------------------------------------------------------------
+
+#: ONNX op type (default domain) -> kernel
+OPS = {
+    "Identity": identity, "Relu": relu, "LeakyRelu": leaky_relu, "Clip": clip, "Sigmoid": sigmoid,
+    "HardSigmoid": hard_sigmoid, "HardSwish": hard_swish, "Add": add, "Mul": mul, "Softmax": softmax,
+    "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Pad": pad,
+    "MaxPool": max_pool_nchw, "AveragePool": average_pool_nchw, "GlobalAveragePool": global_average_pool,
+    "Resize": resize, "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
+}
+
+_PARAMS = {name: inspect.signature(fn).parameters for name, fn in OPS.items()}
+
+
+def run_op(op_type: str, inputs: list, attrs: dict | None = None, domain: str = "") -> np.ndarray:
+    """Run ONNX op ``op_type`` on ``inputs`` (arrays, ``None`` for omitted optional inputs).
+
+    Raises :class:`~axmac.errors.AxmacError` for an op or attribute the golden engine does not
+    implement (one line naming it).
+    """
+    if domain not in ("", "ai.onnx") or op_type not in OPS:
+        name = f"{domain}.{op_type}" if domain not in ("", "ai.onnx") else op_type
+        raise AxmacError(f"unsupported operator {name} (supported: {', '.join(sorted(OPS))})")
+    attrs = dict(attrs or {})
+    params = _PARAMS[op_type]
+    kw_only = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(attrs) - kw_only)
+    if unknown:
+        raise AxmacError(f"{op_type}: unsupported attribute {unknown[0]!r}")
+    while inputs and inputs[-1] is None:
+        inputs = inputs[:-1]
+    return OPS[op_type](*inputs, **attrs)
