@@ -1,0 +1,197 @@
+"""Bit-exact 2-D convolution (NCHW) lowered to :func:`~axmac.golden.gemm.mac_gemm` kernels.
+
+ONNX ``Conv`` semantics (cross-correlation, explicit pads ``(top, left, bottom, right)``,
+strides, dilations, groups; depthwise is ``group == C``) on centered integer operands; the
+padding value is 0, the zero point of the centered activations. Each group is one GEMM
+``(N*OH*OW, K) x (K, M/group)`` with ``K = C/group * kH * kW`` (im2col), the layout of
+:meth:`axmac.onnx_import.ir.MacLayer.gemm_dims`. The accumulation chain of an output runs over
+``k`` in the order of ``weight.reshape(M, -1)``: ``(c, i, j)``, channel-major, which is what
+the trivial-addition statistics (cases (d)/(e)) and ``k_tile`` refer to.
+
+The im2col matrix is built in chunks of output pixels (at most :data:`IM2COL_BYTES` at a time),
+so memory stays bounded whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AxmacError
+from .bypass import Bypass
+from .gemm import (
+    NO_BYPASS,
+    blas_gemm,
+    blas_plan,
+    check_k_tile,
+    fallback_gemm,
+    make_plan,
+    table_gemm,
+)
+from .multipliers.base import Multiplier
+from .stats import TrivialStats
+
+#: Upper bound of one im2col chunk, in bytes.
+IM2COL_BYTES = 1 << 25
+
+
+def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
+                mult: Multiplier, bypass: Bypass = NO_BYPASS, stats: TrivialStats | None = None,
+                k_tile: int | None = None) -> np.ndarray:
+    """Bit-exact ``Conv`` of centered integers with the PE product path of ``mult`` + ``bypass``.
+
+    .. math:: y[n, m, p, q] = \\sum_{c, i, j} P(x_{pad}[n, g C_g + c, p s_h + i d_h, q s_w + j d_w],
+              w[m, c, i, j]), \\quad g = \\lfloor m / M_g \\rfloor
+
+    Parameters
+    ----------
+    x : array_like of int, shape (N, C, H, W)
+        Centered activations within ``mult.fmt``'s range.
+    w : array_like of int, shape (M, C // group, kH, kW)
+        Centered weights within ``mult.fmt``'s range.
+    strides, dilations : (int, int)
+    pads : (int, int, int, int)
+        ``(top, left, bottom, right)``, zero padding.
+    group : int
+        Number of groups (``C`` and ``M`` divisible by it).
+    mult, bypass, stats, k_tile
+        As for :func:`~axmac.golden.gemm.mac_gemm`; the statistics count the im2col GEMMs
+        (padding zeros are zero operands, each weight is counted once).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (N, M, OH, OW)
+    """
+    plan = make_plan(mult, bypass)
+    x = np.asarray(x)
+    w = np.asarray(w)
+    if x.ndim != 4 or w.ndim != 4:
+        raise AxmacError(f"conv2d_nchw needs 4-D x and w, got shapes {x.shape} and {w.shape}")
+    if x.dtype.kind not in "iu" or w.dtype.kind not in "iu":
+        raise AxmacError(f"conv2d_nchw needs integer operands, got {x.dtype} and {w.dtype}")
+    nb_, c, h, wd = x.shape
+    m_out, cg, kh, kw = w.shape
+    group = _pos_int(group, "group")
+    sh, sw = _int_tuple(strides, 2, "strides", 1)
+    dh, dw = _int_tuple(dilations, 2, "dilations", 1)
+    pt, pl, pb, pr = _int_tuple(pads, 4, "pads", 0)
+    if c % group or m_out % group:
+        raise AxmacError(f"group {group} does not divide input channels {c} and output channels {m_out}")
+    if cg != c // group:
+        raise AxmacError(f"weight has {cg} input channels per group, input has {c} / group {group} = {c // group}")
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1 or kh < 1 or kw < 1:
+        raise AxmacError(f"convolution output would be empty: input {h}x{wd}, kernel {kh}x{kw}, pads {pads}")
+    k_tile = check_k_tile(k_tile)
+    mult.fmt.check(x, "conv input")
+    mult.fmt.check(w, "conv weight")
+    if stats is not None:
+        if not isinstance(stats, TrivialStats):
+            raise AxmacError(f"stats must be a TrivialStats, not {type(stats).__name__}")
+        stats.w_zeros += int(np.count_nonzero(w == 0))
+        stats.w_count += int(w.size)
+
+    kernel = plan.kernel(stats is not None)
+    mg = m_out // group
+    k = cg * kh * kw
+    out = np.empty((nb_, m_out, oh, ow), dtype=np.int64)
+    if nb_ == 0 or m_out == 0:
+        return out
+    geom = (kh, kw, sh, sw, dh, dw, oh, ow)
+    pads4 = ((0, 0), (0, 0), (pt, pb), (pl, pr))
+
+    if kernel == "blas":
+        max_prod = _max_abs(x) * _max_abs(w)
+        dt, _ = blas_plan(max_prod, k)
+        # channels-last, so that each im2col copy moves contiguous runs of C/group values
+        xp = np.pad(x.astype(dt), pads4).transpose(0, 2, 3, 1)
+    elif kernel == "table":
+        dt = np.uint16
+        xp = np.pad(x.astype(np.int64) & mult.fmt.mask, pads4).astype(dt)
+    else:
+        dt = np.int64
+        xp = np.pad(x.astype(np.int64), pads4)
+
+    for g in range(group):
+        wg = w[g * mg:(g + 1) * mg]
+        if kernel == "blas":
+            xg = xp[..., g * cg:(g + 1) * cg]
+            wmat = wg.transpose(2, 3, 1, 0).reshape(k, mg).astype(dt)  # k order (i, j, c)
+        else:
+            xg = xp[:, g * cg:(g + 1) * cg]
+            wmat = wg.reshape(mg, k).T  # k order (c, i, j)
+            if kernel == "table":
+                wmat = (wmat.astype(np.int64) & mult.fmt.mask).astype(np.uint16)
+        for n0, n1, r0, r1 in _chunks(nb_, oh, ow, k, np.dtype(dt).itemsize):
+            cols = _im2col(xg, n0, n1, r0, r1, geom, channels_last=kernel == "blas")
+            if kernel == "blas":
+                acc = blas_gemm(cols, wmat, max_prod)
+            elif kernel == "table":
+                acc = table_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile)
+            else:
+                acc = fallback_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile)
+            out[n0:n1, g * mg:(g + 1) * mg, r0:r1, :] = acc.reshape(n1 - n0, r1 - r0, ow, mg).transpose(0, 3, 1, 2)
+    return out
+
+
+def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_last: bool) -> np.ndarray:
+    """im2col rows for images ``n0:n1`` and output rows ``r0:r1``, shape ``(pixels, K)``.
+
+    ``channels_last``: ``xp`` is ``(N, Hp, Wp, C)`` and columns are ordered ``(i, j, c)``;
+    otherwise ``xp`` is ``(N, C, Hp, Wp)`` and columns are ordered ``(c, i, j)``.
+    """
+    kh, kw, sh, sw, dh, dw, _, ow = geom
+    nr = r1 - r0
+    if channels_last:
+        c = xp.shape[3]
+        cols = np.empty((n1 - n0, nr, ow, kh, kw, c), dtype=xp.dtype)
+        for i in range(kh):
+            h0 = r0 * sh + i * dh
+            for j in range(kw):
+                w0 = j * dw
+                cols[:, :, :, i, j, :] = xp[n0:n1, h0:h0 + (nr - 1) * sh + 1:sh, w0:w0 + (ow - 1) * sw + 1:sw, :]
+    else:
+        c = xp.shape[1]
+        cols = np.empty((n1 - n0, nr, ow, c, kh, kw), dtype=xp.dtype)
+        for i in range(kh):
+            h0 = r0 * sh + i * dh
+            for j in range(kw):
+                w0 = j * dw
+                src = xp[n0:n1, :, h0:h0 + (nr - 1) * sh + 1:sh, w0:w0 + (ow - 1) * sw + 1:sw]
+                cols[:, :, :, :, i, j] = src.transpose(0, 2, 3, 1)
+    return cols.reshape((n1 - n0) * nr * ow, kh * kw * c)
+
+
+def _chunks(n: int, oh: int, ow: int, k: int, itemsize: int):
+    """``(n0, n1, r0, r1)`` blocks of images x output rows, each im2col <= IM2COL_BYTES."""
+    row_bytes = ow * k * itemsize
+    img_bytes = oh * row_bytes
+    if img_bytes <= IM2COL_BYTES:
+        per = max(1, IM2COL_BYTES // img_bytes)
+        for n0 in range(0, n, per):
+            yield n0, min(n, n0 + per), 0, oh
+    else:
+        rows = max(1, IM2COL_BYTES // row_bytes)
+        for n0 in range(n):
+            for r0 in range(0, oh, rows):
+                yield n0, n0 + 1, r0, min(oh, r0 + rows)
+
+
+def _max_abs(a: np.ndarray) -> int:
+    return int(max(abs(int(a.max())), abs(int(a.min())))) if a.size else 0
+
+
+def _pos_int(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise AxmacError(f"{what} must be a positive integer, not {v!r}")
+    return int(v)
+
+
+def _int_tuple(v, n: int, what: str, lo: int) -> tuple[int, ...]:
+    try:
+        t = tuple(int(e) for e in v)
+    except (TypeError, ValueError):
+        raise AxmacError(f"{what} must be {n} integers, not {v!r}") from None
+    if len(t) != n or any(e < lo for e in t):
+        raise AxmacError(f"{what} must be {n} integers >= {lo}, not {v!r}")
+    return t

@@ -1,0 +1,504 @@
+"""Bit-exact integer GEMM with any multiplier: the hot path of the golden engine.
+
+:func:`mac_gemm` computes
+
+.. math:: \\mathrm{acc}[m, n] = \\sum_k P(x[m, k], w[k, n])
+
+where ``P`` is the product of the PE product path: the multiplier's model with the bypass of
+:class:`~axmac.golden.bypass.Bypass` applied (bypassed products are exact). Additions are exact
+(Kim et al.: only multiplications may be approximate), so the order of summation does not
+change the result; it only matters for the trivial-addition statistics (cases (d)/(e)).
+
+Three kernels, chosen per call (see :func:`kernel_for`):
+
+``blas``
+    ``P`` is exact multiplication and no statistics are asked: float GEMM through NumPy's BLAS
+    on K-chunks small enough that every partial sum is an exactly representable integer.
+    A binary32 float holds every integer of magnitude ``<= 2**24`` exactly, and every partial
+    sum a BLAS kernel may form (any order, FMA or not) is a sum of a subset of the chunk's
+    products, bounded by ``kc * max|x| * max|w|``. With
+    ``kc = floor(2**24 / (max|x| * max|w|))`` every intermediate is exact (binary64: ``2**53``).
+    Chunk results are summed in float64 while the total bound stays below ``2**53``, else int64.
+``table``
+    operands of at most 10 bits: the PE product table ``T`` (``2**n x 2**n``, indexed by bit
+    pattern) drives a numba kernel. For a block of ``k`` and of output columns it gathers
+    ``L[k] = T[:, w[k, cols]]`` once, then for every row ``m`` adds the contiguous row
+    ``L[k][x[m, k]]`` into the accumulator row (SIMD-vectorised, rows in parallel); int32
+    accumulation inside a block where ``kb * max|T| < 2**31``, int64 across blocks. Few rows
+    (``M`` small against ``2**n``) use a direct gather ``T[x[m, k], w[k, n]]`` instead.
+    The statistics variant also tracks the running partial sums for cases (d)/(e).
+``fallback``
+    wider operands with an approximate multiplier (no table): the vectorised model
+    ``mult(a, b)`` on bounded chunks of the ``M x K x N`` products. Exact but slow
+    (about 2e7-5e7 MAC/s here).
+
+Memory stays bounded: no ``M x K x N`` intermediate, only blocks of it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from ..errors import AxmacError
+from .bypass import Bypass
+from .multipliers.base import MAX_TABLE_BITS, Multiplier
+from .stats import TrivialStats
+
+#: Largest integer magnitude below which binary32 / binary64 represent every integer exactly.
+F32_EXACT = 1 << 24
+F64_EXACT = 1 << 53
+#: Target size in bytes of one gathered ``L`` block (kept in the 1 MiB L2 of this machine).
+L_BLOCK_BYTES = 1 << 19
+#: Largest ``M x K x N`` chunk (elements) of the fallback kernel.
+FALLBACK_CHUNK = 1 << 21
+#: The default: no bypass.
+NO_BYPASS = Bypass()
+
+
+# --------------------------------------------------------------------------------------------
+# plans: what to run for one (multiplier, bypass)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """How one multiplier + bypass executes. ``table`` is the int32 PE table (or None)."""
+
+    mult: Multiplier
+    bypass: Bypass
+    exact: bool
+    table: np.ndarray | None
+    max_abs: int  # max |P| over the table (table plans only)
+
+    @property
+    def bits(self) -> int:
+        return self.mult.bits
+
+    @property
+    def signed(self) -> bool:
+        return self.mult.signed
+
+    def kernel(self, with_stats: bool) -> str:
+        if self.exact and not with_stats:
+            return "blas"
+        return "table" if self.table is not None else "fallback"
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def make_plan(mult: Multiplier, bypass: Bypass = NO_BYPASS) -> Plan:
+    """The :class:`Plan` of ``mult`` with ``bypass`` (cached per multiplier object)."""
+    if not isinstance(mult, Multiplier):
+        raise AxmacError(f"mult must be a Multiplier (see make_multiplier), not {type(mult).__name__}")
+    if not isinstance(bypass, Bypass):
+        raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
+    per_mult = _PLANS.setdefault(mult, {})
+    plan = per_mult.get(bypass)
+    if plan is None:
+        fmt = mult.fmt
+        table = None
+        exact = bool(mult.is_exact)
+        max_abs = 0
+        if fmt.bits <= MAX_TABLE_BITS:
+            v = fmt.values()
+            t = bypass.apply_to_table(mult.table(), v, fmt.signed)
+            exact = exact or bool(np.array_equal(t, v[:, None] * v[None, :]))
+            max_abs = int(np.abs(t).max())
+            table = np.ascontiguousarray(t, dtype=np.int32)
+            if max_abs >= 1 << 31 or not np.array_equal(table, t):
+                raise AxmacError(f"{mult.spec}: products do not fit 32 bits")
+        plan = Plan(mult, bypass, exact, table, max_abs)
+        per_mult[bypass] = plan
+    return plan
+
+
+def kernel_for(mult: Multiplier, bypass: Bypass = NO_BYPASS, with_stats: bool = False) -> str:
+    """Name of the kernel (``"blas"``, ``"table"`` or ``"fallback"``) :func:`mac_gemm` uses."""
+    return make_plan(mult, bypass).kernel(with_stats)
+
+
+# --------------------------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------------------------
+def mac_gemm(x, w, *, mult: Multiplier, bypass: Bypass = NO_BYPASS, stats: TrivialStats | None = None,
+             k_tile: int | None = None) -> np.ndarray:
+    """Bit-exact ``(M, K) x (K, N)`` integer GEMM with the PE product path of ``mult`` + ``bypass``.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (M, K)
+        Centered activations, within ``mult.fmt``'s range.
+    w : array_like of int, shape (K, N)
+        Centered weights, within ``mult.fmt``'s range.
+    mult : Multiplier
+        The multiplier model (``make_multiplier(spec, bits, signed)``).
+    bypass : Bypass
+        Trivial-computation bypass of the PE (bypassed products are exact).
+    stats : TrivialStats, optional
+        If given, this GEMM's counts are added to it (see :mod:`axmac.golden.stats`).
+    k_tile : int, optional
+        Accumulation chains for cases (d)/(e): the partial sum of ``acc[m, n]`` runs over ``k`` in
+        increasing order from 0 and restarts at every multiple of ``k_tile`` (the array's K
+        tiling). ``None``: one chain over all of ``K``. Does not change the result.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (M, N)
+        ``acc[m, n] = sum_k P(x[m, k], w[k, n])``.
+    """
+    plan = make_plan(mult, bypass)
+    x = _as_int_matrix(x, "x")
+    w = _as_int_matrix(w, "w")
+    if x.shape[1] != w.shape[0]:
+        raise AxmacError(f"GEMM shapes do not match: x {x.shape} @ w {w.shape}")
+    mult.fmt.check(x, "x")
+    mult.fmt.check(w, "w")
+    k_tile = check_k_tile(k_tile)
+    if stats is not None:
+        if not isinstance(stats, TrivialStats):
+            raise AxmacError(f"stats must be a TrivialStats, not {type(stats).__name__}")
+        stats.w_zeros += int(np.count_nonzero(w == 0))
+        stats.w_count += int(w.size)
+    kernel = plan.kernel(stats is not None)
+    if kernel == "blas":
+        return blas_gemm(x, w)
+    if kernel == "table":
+        return table_gemm(to_patterns(x, plan), to_patterns(w, plan), plan, stats=stats, k_tile=k_tile)
+    return fallback_gemm(x, w, plan, stats=stats, k_tile=k_tile)
+
+
+def check_k_tile(k_tile) -> int | None:
+    if k_tile is None:
+        return None
+    if isinstance(k_tile, bool) or not isinstance(k_tile, (int, np.integer)) or k_tile < 1:
+        raise AxmacError(f"k_tile must be a positive integer or None, not {k_tile!r}")
+    return int(k_tile)
+
+
+def _as_int_matrix(a, what: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise AxmacError(f"GEMM operand {what} must be 2-D, got shape {a.shape}")
+    if a.dtype.kind not in "iu":
+        raise AxmacError(f"GEMM operand {what} must be an integer array, got {a.dtype}")
+    return a
+
+
+def to_patterns(a: np.ndarray, plan: Plan) -> np.ndarray:
+    """Operand values -> bit patterns (``a & mask``) as uint16, the table's index."""
+    return (a.astype(np.int64, copy=False) & plan.mult.fmt.mask).astype(np.uint16)
+
+
+# --------------------------------------------------------------------------------------------
+# MUL statistics: cases (a), (b) and zero fractions from per-k column counts
+# --------------------------------------------------------------------------------------------
+def mul_counts(x: np.ndarray, w: np.ndarray, ones: tuple) -> tuple[int, int, int]:
+    """``(zero, one, x_zeros)`` of the ``M x K x N`` products of ``x (M, K)`` and ``w (K, N)``.
+
+    With per-``k`` counts of zero operands ``zx, zw``, nonzero ``nx = M - zx, nw = N - zw`` and
+    ``+-1`` operands ``ox, ow`` (values in ``ones``; bit patterns work the same):
+    ``zero = sum_k (zx*N + M*zw - zx*zw)`` and
+    ``one = sum_k (nx*nw - (nx - ox)*(nw - ow))`` (nonzero pairs minus those with no ``+-1``).
+    """
+    m, _ = x.shape
+    n = w.shape[1]
+    zx = np.count_nonzero(x == 0, axis=0).astype(np.int64)
+    zw = np.count_nonzero(w == 0, axis=1).astype(np.int64)
+    ox = np.count_nonzero(np.isin(x, ones), axis=0).astype(np.int64)
+    ow = np.count_nonzero(np.isin(w, ones), axis=1).astype(np.int64)
+    nx, nw = m - zx, n - zw
+    zero = int(np.sum(zx * n + m * zw - zx * zw))
+    one = int(np.sum(nx * nw - (nx - ox) * (nw - ow)))
+    return zero, one, int(zx.sum())
+
+
+def _add_mul_stats(stats: TrivialStats, x, w, ones) -> None:
+    zero, one, xz = mul_counts(x, w, ones)
+    stats.macs += x.shape[0] * x.shape[1] * w.shape[1]
+    stats.zero += zero
+    stats.one += one
+    stats.x_zeros += xz
+    stats.x_count += int(x.size)
+
+
+def ones_values(signed: bool) -> tuple[int, ...]:
+    return (1, -1) if signed else (1,)
+
+
+def ones_patterns(plan: Plan) -> tuple[int, ...]:
+    return (1, plan.mult.fmt.mask) if plan.signed else (1,)
+
+
+# --------------------------------------------------------------------------------------------
+# blas: exact products through float GEMM
+# --------------------------------------------------------------------------------------------
+def blas_plan(max_prod: int, k: int) -> tuple[type, int]:
+    """``(float dtype, K chunk)`` keeping every partial sum of a chunk exact.
+
+    binary32 when its chunk ``floor(2**24 / max_prod)`` is at least ``min(K, 128)`` long,
+    binary64 (``floor(2**53 / max_prod)``) otherwise.
+    """
+    max_prod = max(int(max_prod), 1)
+    kc32 = F32_EXACT // max_prod
+    if kc32 >= min(k, 128):
+        return np.float32, max(1, min(k, kc32))
+    kc64 = F64_EXACT // max_prod
+    if kc64 < 1:
+        raise AxmacError(f"products up to {max_prod} are too large for an exact float GEMM")
+    return np.float64, max(1, min(k, kc64))
+
+
+def blas_gemm(x: np.ndarray, w: np.ndarray, max_prod: int | None = None) -> np.ndarray:
+    """Exact ``x @ w`` of integer (or integer-valued float) matrices via chunked float BLAS.
+
+    ``max_prod`` bounds ``|x[m, k] * w[k, n]|``; computed from the data when not given.
+    """
+    m, k = x.shape
+    n = w.shape[1]
+    if max_prod is None:
+        max_prod = _max_abs(x) * _max_abs(w)
+    if m == 0 or n == 0 or k == 0 or max_prod == 0:
+        return np.zeros((m, n), dtype=np.int64)
+    dt, kc = blas_plan(max_prod, k)
+    xf = x if x.dtype == dt else x.astype(dt)
+    wf = w if w.dtype == dt else w.astype(dt)
+    if kc >= k:
+        return np.matmul(xf, wf).astype(np.int64)
+    total_exact_f64 = k * max_prod < F64_EXACT
+    acc = np.zeros((m, n), dtype=np.float64 if total_exact_f64 else np.int64)
+    for k0 in range(0, k, kc):
+        part = np.matmul(xf[:, k0:k0 + kc], wf[k0:k0 + kc])
+        acc += part if total_exact_f64 else part.astype(np.int64)
+    return acc.astype(np.int64, copy=False)
+
+
+def _max_abs(a: np.ndarray) -> int:
+    if a.size == 0:
+        return 0
+    return int(max(abs(int(a.max())), abs(int(a.min()))))
+
+
+# --------------------------------------------------------------------------------------------
+# table: numba kernels
+# --------------------------------------------------------------------------------------------
+@njit(parallel=True, cache=True)
+def _build_l(table, wi, k0, k1, n0, n1, out):  # pragma: no cover - numba
+    """``out[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]``."""
+    na = table.shape[0]
+    for kk in prange(k1 - k0):
+        for a in range(na):
+            for j in range(n1 - n0):
+                out[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]
+
+
+@njit(parallel=True, cache=True)
+def _lut_block(xi, k0, lblk, acc, n0, rb):  # pragma: no cover - numba
+    """``acc[m, n0 + j] += sum_kk lblk[kk, xi[m, k0 + kk], j]`` (int32 inside the block)."""
+    m_total = xi.shape[0]
+    kb = lblk.shape[0]
+    nb = lblk.shape[2]
+    nblk = (m_total + rb - 1) // rb
+    for b in prange(nblk):
+        loc = np.empty(nb, np.int32)
+        for m in range(b * rb, min(m_total, (b + 1) * rb)):
+            for j in range(nb):
+                loc[j] = 0
+            for kk in range(kb):
+                row = lblk[kk, xi[m, k0 + kk]]
+                for j in range(nb):
+                    loc[j] += row[j]
+            for j in range(nb):
+                acc[m, n0 + j] += loc[j]
+
+
+@njit(parallel=True, cache=True)
+def _lut_block_stats(xi, k0, lblk, acc, chain, n0, first, last, rb, counts):  # pragma: no cover
+    """:func:`_lut_block` tracking the chain's partial sums ``s`` for cases (d)/(e).
+
+    ``chain[m, j]`` carries ``s`` between blocks of one chain; ``first``: the chain starts here
+    (``s = 0``); ``last``: it ends here (``acc += s``). ``counts[b] += (add_zero, opposite)``.
+    """
+    m_total = xi.shape[0]
+    kb = lblk.shape[0]
+    nb = lblk.shape[2]
+    nblk = (m_total + rb - 1) // rb
+    for b in prange(nblk):
+        s = np.empty(nb, np.int64)
+        cz = 0
+        co = 0
+        for m in range(b * rb, min(m_total, (b + 1) * rb)):
+            if first:
+                for j in range(nb):
+                    s[j] = 0
+            else:
+                for j in range(nb):
+                    s[j] = chain[m, j]
+            for kk in range(kb):
+                row = lblk[kk, xi[m, k0 + kk]]
+                for j in range(nb):
+                    p = np.int64(row[j])
+                    q = s[j]
+                    z = (p == 0) | (q == 0)
+                    cz += z
+                    co += (not z) & (p + q == 0)
+                    s[j] = q + p
+            if last:
+                for j in range(nb):
+                    acc[m, n0 + j] += s[j]
+            else:
+                for j in range(nb):
+                    chain[m, j] = s[j]
+        counts[b, 0] += cz
+        counts[b, 1] += co
+
+
+@njit(parallel=True, cache=True)
+def _direct(xi, wi, table, acc):  # pragma: no cover - numba
+    """``acc[m, n] += sum_k table[xi[m, k], wi[k, n]]`` (few rows: no ``L`` gather)."""
+    m_total, k_total = xi.shape
+    n_total = wi.shape[1]
+    for m in prange(m_total):
+        for k in range(k_total):
+            row = table[xi[m, k]]
+            for n in range(n_total):
+                acc[m, n] += row[wi[k, n]]
+
+
+@njit(parallel=True, cache=True)
+def _direct_stats(xi, wi, table, k_tile, acc, counts):  # pragma: no cover - numba
+    """:func:`_direct` with chains restarting at multiples of ``k_tile``; ``counts[m] = (d, e)``."""
+    m_total, k_total = xi.shape
+    n_total = wi.shape[1]
+    for m in prange(m_total):
+        s = np.zeros(n_total, np.int64)
+        cz = 0
+        co = 0
+        for k in range(k_total):
+            if k % k_tile == 0 and k > 0:
+                for n in range(n_total):
+                    acc[m, n] += s[n]
+                    s[n] = 0
+            row = table[xi[m, k]]
+            for n in range(n_total):
+                p = np.int64(row[wi[k, n]])
+                q = s[n]
+                z = (p == 0) | (q == 0)
+                cz += z
+                co += (not z) & (p + q == 0)
+                s[n] = q + p
+        for n in range(n_total):
+            acc[m, n] += s[n]
+        counts[m, 0] = cz
+        counts[m, 1] = co
+
+
+def _blocks(k: int, kb: int, k_tile: int | None) -> list[tuple[int, int, bool, bool]]:
+    """K-blocks ``(k0, k1, first, last)`` of at most ``kb``, never straddling a chain boundary."""
+    tile = k if k_tile is None else k_tile
+    out = []
+    for t0 in range(0, k, tile):
+        t1 = min(k, t0 + tile)
+        for k0 in range(t0, t1, kb):
+            k1 = min(t1, k0 + kb)
+            out.append((k0, k1, k0 == t0, k1 == t1))
+    return out
+
+
+def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStats | None = None,
+               k_tile: int | None = None) -> np.ndarray:
+    """Table kernel on bit patterns ``xi (M, K)`` and ``wi (K, N)`` (uint16). See module doc.
+
+    With ``stats``, adds MUL counts, x zero counts and (d)/(e) counts (not the w counts).
+    """
+    m, k = xi.shape
+    n = wi.shape[1]
+    acc = np.zeros((m, n), dtype=np.int64)
+    if stats is not None:
+        _add_mul_stats(stats, xi, wi, ones_patterns(plan))
+    if m == 0 or n == 0 or k == 0:
+        return acc
+    xi = np.ascontiguousarray(xi, dtype=np.uint16)
+    wi = np.ascontiguousarray(wi, dtype=np.uint16)
+    table = plan.table
+    na = table.shape[0]
+    if 4 * m < na:  # few rows: gathering L would cost more than it saves
+        if stats is None:
+            _direct(xi, wi, table, acc)
+        else:
+            counts = np.zeros((m, 2), dtype=np.int64)
+            _direct_stats(xi, wi, table, k if k_tile is None else k_tile, acc, counts)
+            stats.add_zero += int(counts[:, 0].sum())
+            stats.opposite += int(counts[:, 1].sum())
+        return acc
+    nb = min(n, 256)
+    kb_l2 = max(1, L_BLOCK_BYTES // (na * nb * 4))
+    kb_int32 = max(1, ((1 << 31) - 1) // max(plan.max_abs, 1))
+    kb = max(1, min(k, kb_l2, kb_int32 if stats is None else k))
+    rb = 64
+    nrb = (m + rb - 1) // rb
+    lbuf = np.empty((kb, na, nb), dtype=np.int32)
+    counts = np.zeros((nrb, 2), dtype=np.int64)
+    blocks = _blocks(k, kb, k_tile)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        chain = np.zeros((m, n1 - n0), dtype=np.int64) if stats is not None else None
+        for k0, k1, first, last in blocks:
+            lblk = lbuf[: k1 - k0, :, : n1 - n0]
+            if n1 - n0 != nb:
+                lblk = np.empty((k1 - k0, na, n1 - n0), dtype=np.int32)
+            _build_l(table, wi, k0, k1, n0, n1, lblk)
+            if stats is None:
+                _lut_block(xi, k0, lblk, acc, n0, rb)
+            else:
+                _lut_block_stats(xi, k0, lblk, acc, chain, n0, first, last, rb, counts)
+    if stats is not None:
+        stats.add_zero += int(counts[:, 0].sum())
+        stats.opposite += int(counts[:, 1].sum())
+    return acc
+
+
+# --------------------------------------------------------------------------------------------
+# fallback: the vectorised model on bounded chunks
+# --------------------------------------------------------------------------------------------
+def fallback_gemm(x: np.ndarray, w: np.ndarray, plan: Plan, *, stats: TrivialStats | None = None,
+                  k_tile: int | None = None) -> np.ndarray:
+    """``sum_k P(x[m, k], w[k, n])`` from ``mult(a, b)`` + bypass on ``M x K x N`` chunks."""
+    mult, bypass, signed = plan.mult, plan.bypass, plan.signed
+    x = x.astype(np.int64, copy=False)
+    w = w.astype(np.int64, copy=False)
+    m, k = x.shape
+    n = w.shape[1]
+    acc = np.zeros((m, n), dtype=np.int64)
+    if stats is not None:
+        _add_mul_stats(stats, x, w, ones_values(signed))
+    if m == 0 or n == 0 or k == 0:
+        return acc
+    kc = max(1, min(k, FALLBACK_CHUNK // max(n, 1)))
+    mc = max(1, FALLBACK_CHUNK // (kc * n))
+    blocks = _blocks(k, kc, k_tile)
+    for m0 in range(0, m, mc):
+        xs = x[m0:m0 + mc]
+        s = np.zeros((xs.shape[0], n), dtype=np.int64)
+        for k0, k1, first, last in blocks:
+            a = xs[:, k0:k1, None]
+            b = w[None, k0:k1, :]
+            p = bypass.apply(mult(a, b, check=False), a, b, signed)
+            if stats is not None:
+                if first:
+                    s[:] = 0
+                before = np.cumsum(p, axis=1)
+                before -= p
+                before += s[:, None, :]
+                z = (p == 0) | (before == 0)
+                stats.add_zero += int(np.count_nonzero(z))
+                stats.opposite += int(np.count_nonzero(~z & (p + before == 0)))
+            if stats is None:
+                acc[m0:m0 + mc] += p.sum(axis=1)
+                continue
+            s += p.sum(axis=1)
+            if last:
+                acc[m0:m0 + mc] += s
+    return acc
