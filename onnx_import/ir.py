@@ -146,6 +146,11 @@ class Network:
     outputs: list[TensorInfo]
     nodes: list[MacLayer | Node]
     constants: dict[str, np.ndarray] = field(default_factory=dict)
+    #: static shape of every tensor whose shape import knows (inputs, outputs, MAC inputs...):
+    #: the schedule uses it for ``MacLayer.gemm_dims`` (added by onnx_import.loader).
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: the model's default-domain opset version (op semantics of ``Node`` follow it).
+    opset: int = 0
 
     @property
     def mac_layers(self) -> list[MacLayer]:

@@ -1,0 +1,194 @@
+"""Post-training static quantization of float Conv/Gemm/MatMul layers.
+
+Each float MAC layer ``y = conv(x, W) + b`` (or ``x @ W + b``) becomes
+
+    x --QuantizeLinear(s_x, 0)--> x_q [--Clip(-2**(b-1), 2**(b-1)-1)--] --MacLayer--> y (float32)
+
+* **weights**: symmetric, zero point 0, ``s_w = max|W| / (2**(b-1) - 1)`` per tensor or per
+  output channel, ``W_q = clip(round_half_even(W / s_w), -(2**(b-1) - 1), 2**(b-1) - 1)``; so
+  ``|W - s_w W_q| <= s_w / 2``.
+* **activations** at each MAC input: symmetric signed, zero point 0,
+  ``s_x = a / (2**(b-1) - 1)`` where ``a`` is ``max|x|`` over the calibration set
+  (``calibration="max"``) or the ``percentile`` of ``|x|`` (``"percentile"``, e.g. 99.99);
+  ``QuantizeLinear`` rounds half to even and saturates to int8 (int16 beyond 8 bits), a ``Clip``
+  node narrows to ``b`` bits when ``b`` is not 8 or 16.
+* **bias**: ``b_q = round_half_even(b / (s_x s_w))`` (int32-saturated), added to the accumulator.
+* **output**: ``dequant`` stage ``y = float32(acc) * float32(s_x * s_w)``: following float ops are
+  unchanged.
+
+Per-layer operand widths ``b`` follow Moons et al. (precision scaling: each layer may run at its
+own width, ``layer_bits={"conv1": 6}``); default ``bits=8``. Calibration runs the original float
+model with onnxruntime, the MAC inputs exposed as extra graph outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import AxmacError
+from ..golden.multipliers import OperandFormat
+from .ir import MacLayer, Node, OutputStage
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Post-training quantization settings (checked on construction)."""
+
+    per_channel: bool = True
+    calibration: str = "max"
+    percentile: float = 99.99
+    bits: int = 8
+    layer_bits: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.calibration not in ("max", "percentile"):
+            raise AxmacError(f"calibration must be 'max' or 'percentile', not {self.calibration!r}")
+        if not 0.0 < float(self.percentile) <= 100.0:
+            raise AxmacError(f"percentile must be in (0, 100], not {self.percentile}")
+        for name, b in [("bits", self.bits), *((f"layer_bits[{k!r}]", v) for k, v in self.layer_bits.items())]:
+            if not isinstance(b, int) or isinstance(b, bool) or not 2 <= b <= 16:
+                raise AxmacError(f"{name} must be an integer in 2..16, not {b!r}")
+
+    def bits_of(self, layer: str) -> int:
+        return int(self.layer_bits.get(layer, self.bits))
+
+    def check_layers(self, names) -> None:
+        unknown = sorted(set(self.layer_bits) - set(names))
+        if unknown:
+            raise AxmacError(f"layer_bits names unknown float MAC layer(s) {', '.join(unknown)} "
+                             f"(layers: {', '.join(names)})")
+
+
+def symmetric_scale(amax, bits: int) -> np.ndarray:
+    """``float32(amax / (2**(bits-1) - 1))``, 1.0 where ``amax`` is 0 (all-zero tensor or channel)."""
+    amax = np.asarray(amax, np.float64)
+    qmax = (1 << (bits - 1)) - 1
+    return np.where(amax > 0, amax / qmax, 1.0).astype(np.float32)
+
+
+def quantize_weight(w: np.ndarray, bits: int, *, per_channel: bool, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric weight quantization: ``(w_q int64, scale float32)``; scale per ``axis`` or a scalar."""
+    w = np.asarray(w, np.float64)
+    qmax = (1 << (bits - 1)) - 1
+    if per_channel:
+        red = tuple(d for d in range(w.ndim) if d != axis)
+        scale = symmetric_scale(np.abs(w).max(axis=red) if w.size else np.zeros(w.shape[axis]), bits)
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        s = scale.astype(np.float64).reshape(shape)
+    else:
+        scale = symmetric_scale(np.abs(w).max() if w.size else 0.0, bits)
+        s = np.float64(scale)
+    wq = np.clip(np.rint(w / s), -qmax, qmax).astype(np.int64)
+    return wq, scale
+
+
+def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) -> dict[str, float]:
+    """Range ``a`` of each tensor in ``tensors`` over the calibration set (max or percentile of ``|x|``).
+
+    ``model`` is the float ``ModelProto`` (input shapes fixed). It runs in onnxruntime with graph
+    optimizations off and ``tensors`` added as graph outputs; a model with a fixed batch size is
+    run on consecutive chunks of the calibration batch.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    if not isinstance(calibration, dict) or not calibration:
+        raise AxmacError("calibration data must be a non-empty dict {input_name: array}")
+    g = model.graph
+    inits = {t.name for t in g.initializer}
+    inputs = [i for i in g.input if i.name not in inits]
+    feeds_all = {}
+    batch = None
+    for inp in inputs:
+        if inp.name not in calibration:
+            raise AxmacError(f"calibration data has no array for model input {inp.name!r} "
+                             f"(has: {', '.join(map(str, calibration))})")
+        shape = tuple(d.dim_value for d in inp.type.tensor_type.shape.dim)
+        dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type))
+        a = np.asarray(calibration[inp.name])
+        if a.shape == shape[1:]:
+            a = a[None]
+        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or a.shape[0] % max(shape[0], 1):
+            raise AxmacError(f"calibration array {inp.name!r} has shape {a.shape}; the model input is {shape} "
+                             f"(batch along axis 0, a multiple of {shape[0]})")
+        n = a.shape[0] // max(shape[0], 1)
+        if batch is not None and n != batch:
+            raise AxmacError("calibration arrays have different numbers of samples")
+        batch = n
+        feeds_all[inp.name] = (a.astype(dt, copy=False), shape[0])
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    existing = {o.name for o in m.graph.output}
+    input_names = {i.name for i in inputs}
+    run_names = [t for t in tensors if t not in input_names]
+    for t in run_names:
+        if t not in existing:
+            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001
+        raise AxmacError(f"onnxruntime cannot run the float model for calibration: {str(e).splitlines()[0]}") from e
+    values: dict[str, list[np.ndarray]] = {t: [] for t in tensors}
+    for t in tensors:
+        if t in input_names:
+            values[t].append(np.abs(feeds_all[t][0].astype(np.float32)).ravel())
+    for c in range(batch or 0):
+        feeds = {k: a[c * b:(c + 1) * b] for k, (a, b) in feeds_all.items()}
+        try:
+            outs = sess.run(run_names, feeds) if run_names else []
+        except Exception as e:  # noqa: BLE001
+            raise AxmacError(f"onnxruntime failed on the calibration data: {str(e).splitlines()[0]}") from e
+        for t, v in zip(run_names, outs, strict=True):
+            v = np.abs(np.asarray(v, np.float32)).ravel()
+            if cfg.calibration == "max":  # keep only the running max
+                v = np.array([v.max() if v.size else 0.0], np.float32)
+            values[t].append(v)
+    out = {}
+    for t, vs in values.items():
+        allv = np.concatenate(vs) if vs else np.zeros(1, np.float32)
+        if cfg.calibration == "max" or allv.size == 1:
+            out[t] = float(allv.max())
+        else:
+            out[t] = float(np.percentile(allv, cfg.percentile))
+    return out
+
+
+def quantize_layer(fl, x_amax: float | None, cfg: QuantConfig) -> tuple[list, dict[str, np.ndarray]]:
+    """A float layer (:class:`~axmac.onnx_import.loader.FloatLayer`) -> ``[QuantizeLinear, (Clip), MacLayer]``.
+
+    ``x_amax`` None means shapes only: the activation scale is a placeholder 1.0.
+    """
+    bits = cfg.bits_of(fl.name)
+    axis = 0 if fl.kind == "conv" else 1
+    wq, w_scale = quantize_weight(fl.weight, bits, per_channel=cfg.per_channel, axis=axis)
+    x_scale = np.float32(1.0) if x_amax is None else symmetric_scale(x_amax, bits).reshape(())[()]
+    zp_dtype = np.int8 if bits <= 8 else np.int16
+    p = f"{fl.name}::"
+    consts = {p + "x_scale": np.array(x_scale, np.float32), p + "x_zero_point": np.zeros((), zp_dtype)}
+    nodes: list = [Node(p + "quantize", "QuantizeLinear", [fl.x, p + "x_scale", p + "x_zero_point"], [p + "xq"])]
+    x_in = p + "xq"
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if bits not in (8, 16):
+        consts[p + "x_min"] = np.array(lo, zp_dtype)
+        consts[p + "x_max"] = np.array(hi, zp_dtype)
+        nodes.append(Node(p + "clip", "Clip", [x_in, p + "x_min", p + "x_max"], [p + "xc"]))
+        x_in = p + "xc"
+    acc_scale = (np.float32(x_scale) * w_scale).astype(np.float32)
+    bias = None
+    if fl.bias is not None:
+        unit = np.float64(x_scale) * w_scale.astype(np.float64)
+        info = np.iinfo(np.int32)
+        bias = np.clip(np.rint(np.asarray(fl.bias, np.float64).reshape(-1) / unit), info.min, info.max).astype(np.int64)
+    fmt = OperandFormat(bits, True)
+    layer = MacLayer(name=fl.name, kind=fl.kind, x=x_in, y=fl.y, weight=wq, operand=fmt,
+                     output=OutputStage("dequant", scale=acc_scale, dtype=np.dtype(np.float32)),
+                     x_zero_point=0, w_zero_point=np.zeros((), np.int64), bias=bias, x_scale=float(x_scale),
+                     w_scale=w_scale, source=f"{fl.source} (quantized by axmac, {bits}-bit"
+                     f"{', shapes only' if x_amax is None else ''})", **fl.conv)
+    return nodes + [layer], consts
