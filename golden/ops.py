@@ -69,8 +69,25 @@ def hard_swish(x):
     return (x * np.clip(x * F32(1 / 6) + F32(0.5), 0, 1)).astype(x.dtype, copy=False)
 
 
+def tanh(x):
+    return np.tanh(x).astype(x.dtype, copy=False)
+
+
 def add(a, b):
     return np.add(a, b, dtype=np.result_type(a.dtype, b.dtype))
+
+
+def sub(a, b):
+    return np.subtract(a, b, dtype=np.result_type(a.dtype, b.dtype))
+
+
+def div(a, b):
+    """ONNX Div: true division for floats, truncation toward zero for integers (as C++ does)."""
+    dt = np.result_type(a.dtype, b.dtype)
+    if np.issubdtype(dt, np.integer):
+        q = np.abs(a.astype(np.int64)) // np.abs(b.astype(np.int64))
+        return (np.sign(a.astype(np.int64)) * np.sign(b.astype(np.int64)) * q).astype(dt)
+    return np.divide(a, b, dtype=dt)
 
 
 def mul(a, b):
@@ -81,6 +98,22 @@ def softmax(x, *, axis=-1):
     """Softmax along ``axis`` (opset 13 semantics), max-subtracted for stability."""
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+
+
+def log_softmax(x, *, axis=-1):
+    d = x - x.max(axis=axis, keepdims=True)
+    return (d - np.log(np.exp(d).sum(axis=axis, keepdims=True))).astype(x.dtype, copy=False)
+
+
+def dropout(x, ratio=None, training_mode=None, *, seed=None):
+    """Inference: the identity (a ``training_mode`` input that is true is refused)."""
+    if training_mode is not None and bool(np.asarray(training_mode)):
+        raise AxmacError("Dropout: training_mode is not supported")
+    return x
+
+
+def cast(x, *, to, saturate=1, round_mode="up"):
+    return x.astype(_onnx_dtype(to))
 
 
 # -- shape ----------------------------------------------------------------------------------------
@@ -102,6 +135,22 @@ def reshape(x, shape, *, allowzero=0):
         return x.reshape(shape)
     except ValueError:
         raise AxmacError(f"Reshape: cannot reshape {x.shape} to {shape}") from None
+
+
+def squeeze(x, axes=None, *, axes_attr=None):
+    axes = axes_attr if axes is None else axes
+    if axes is None:
+        return np.squeeze(x)
+    return np.squeeze(x, axis=tuple(int(a) % x.ndim for a in np.asarray(axes).ravel()))
+
+
+def unsqueeze(x, axes=None, *, axes_attr=None):
+    axes = axes_attr if axes is None else axes
+    if axes is None:
+        raise AxmacError("Unsqueeze: needs axes")
+    axes = [int(a) for a in np.asarray(axes).ravel()]
+    nd = x.ndim + len(axes)
+    return np.expand_dims(x, tuple(a % nd for a in axes))
 
 
 def transpose(x, *, perm=None):
@@ -226,6 +275,10 @@ def average_pool_nchw(x, *, kernel_shape, strides=None, pads=None, dilations=Non
     return (s / count).astype(F32)
 
 
+def global_max_pool(x):
+    return x.max(axis=tuple(range(2, x.ndim)), keepdims=True)
+
+
 def global_average_pool(x):
     return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=F32).astype(x.dtype, copy=False)
 
@@ -346,21 +399,32 @@ OPS = {
     "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Transpose": transpose, "Pad": pad,
     "MaxPool": max_pool_nchw, "AveragePool": average_pool_nchw, "GlobalAveragePool": global_average_pool,
     "Resize": resize, "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
+    "Tanh": tanh, "Sub": sub, "Div": div, "LogSoftmax": log_softmax, "GlobalMaxPool": global_max_pool,
+    "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Dropout": dropout, "Cast": cast,
 }
 
 _PARAMS = {name: inspect.signature(fn).parameters for name, fn in OPS.items()}
 
 
-def run_op(op_type: str, inputs: list, attrs: dict | None = None, domain: str = "") -> np.ndarray:
+def run_op(op_type: str, inputs: list, attrs: dict | None = None, domain: str = "", opset: int = 0) -> np.ndarray:
     """Run ONNX op ``op_type`` on ``inputs`` (arrays, ``None`` for omitted optional inputs).
 
-    Raises :class:`~axmac.errors.AxmacError` for an op or attribute the golden engine does not
-    implement (one line naming it).
+    ``opset`` (the model's default-domain opset, 0 = recent) selects the pre-13 semantics of
+    Softmax / LogSoftmax (input coerced to 2-D at ``axis``, default 1) and Squeeze / Unsqueeze
+    (``axes`` attribute). Raises :class:`~axmac.errors.AxmacError` for an op or attribute the
+    golden engine does not implement (one line naming it).
     """
     if domain not in ("", "ai.onnx") or op_type not in OPS:
         name = f"{domain}.{op_type}" if domain not in ("", "ai.onnx") else op_type
         raise AxmacError(f"unsupported operator {name} (supported: {', '.join(sorted(OPS))})")
     attrs = dict(attrs or {})
+    if op_type in ("Squeeze", "Unsqueeze") and "axes" in attrs:
+        attrs["axes_attr"] = attrs.pop("axes")
+    if op_type in ("Softmax", "LogSoftmax") and 0 < opset < 13:
+        x = inputs[0]
+        axis = int(attrs.get("axis", 1)) % max(x.ndim, 1)
+        flat = x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
+        return OPS[op_type](flat, axis=1).reshape(x.shape)
     params = _PARAMS[op_type]
     kw_only = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
     unknown = sorted(set(attrs) - kw_only)
