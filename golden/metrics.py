@@ -12,13 +12,17 @@ of ``N`` pairs (all ``2**(2n)`` pairs when exhaustive) the metrics are
 ``error_probability``         fraction of pairs with ``e != 0``
 ``wcre``                      worst-case relative error  ``max |e| / |P|``  over pairs with ``P != 0``
 ``mred``                      mean relative error distance  ``mean |e| / |P|``  over ``P != 0``
-``bias``                      signed mean relative error  ``mean e / |P|``  over ``P != 0``
+``bias``                      signed mean relative error  ``mean e / P``  over ``P != 0``
 ============================  ===================================================================
 
 Pairs whose exact product is 0 take part in the absolute metrics but not in the relative ones
 (their relative error is undefined). ``bias`` is the figure Kim et al. quote as the "mean error"
 of a log multiplier (-3.9 % for Mitchell, -5.9 % for Mitch-w6 at 32 bits) and use to rescale the
-outputs of a layer (``y / (1 + bias)``) when the network has batch normalization.
+outputs of a layer (``y / (1 + bias)``) when the network has batch normalization: on average
+``P~ = (1 + bias) P``. It is relative to the *signed* product ``P``, so that a multiplier which
+shrinks magnitudes (Mitchell with exact sign handling: ``P~ = 0.96 P`` for either sign of ``P``)
+has a negative bias with signed operands too; ``e / |P|`` would average to about 0 there. For
+unsigned operands the two are the same.
 
 Exhaustive versus sampled
 -------------------------
@@ -95,8 +99,7 @@ class _Accumulator:
         nz = exact != 0
         n_nz = int(np.count_nonzero(nz))
         if n_nz:
-            den = np.abs(exact[nz]).astype(np.float64)
-            rel = ef[nz] / den
+            rel = ef[nz] / exact[nz].astype(np.float64)
             self.n_nz += n_nz
             self.sum_srel += float(rel.sum())
             arel = np.abs(rel)
