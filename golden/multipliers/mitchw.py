@@ -70,7 +70,7 @@ class MitchW(Multiplier):
 
     def __init__(self, fmt: OperandFormat, arg: str | None = None):
         super().__init__(fmt, arg)
-        self.w = int_param(self.family, arg, 1, fmt.bits - 1, "w (kept mantissa bits)")
+        self.w = int_param(self.family, arg, 1, fmt.bits - 1, "w (operand bits kept from the leading one)")
 
     @property
     def magnitude_bits(self) -> int:
