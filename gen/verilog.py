@@ -25,6 +25,10 @@ def write_design(component: wiring.Component, name: str, out_dir: str | Path) ->
     path = out_dir / f"{name}.v"
     path.write_text(to_verilog(component, name))
     extra = [Path(p).resolve() for p in collect_extra_sources(component)]
+    for fname, text in (getattr(component, "extra_verilog", None) or {}).items():
+        # Verilog kept as text by hw/ (e.g. the ICG cell of hw/clock_gate.py): written beside the design.
+        (out_dir / fname).write_text(text)
+        extra.append((out_dir / fname).resolve())
     return [path, *dict.fromkeys(extra)]
 
 
