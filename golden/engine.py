@@ -1,0 +1,323 @@
+"""Bit-exact integer execution of a whole :class:`~axmac.onnx_import.ir.Network`.
+
+Every :class:`~axmac.onnx_import.ir.MacLayer` runs on the PE product path of its multiplier (any
+spec of the registry, built at the layer's own operand width and signedness) with the bypass of
+the PE (:class:`~axmac.golden.bypass.Bypass`); additions are exact. Per layer:
+
+.. math::
+
+    \\mathrm{acc} = \\sum_k P(x_k - z_x,\\; w_k - z_w) + b \\qquad (\\text{int64})
+
+then the :class:`~axmac.onnx_import.ir.OutputStage`:
+
+* ``int32``:   ``y = int32(acc)``;
+* ``requant``: ``y = sat(rhe(f32(acc) * s) + z_y)``, ``rhe`` = round half to even, ``sat`` =
+  clamp to the output dtype (``np.iinfo``), and ``y >= z_y`` first when ``relu`` — the float32
+  arithmetic of onnxruntime's ``MlasRequantizeOutput`` and of the ONNX ``QuantizeLinear`` spec;
+* ``dequant``: ``y = f32(acc) * s``.
+
+Every other node runs with ONNX semantics through :func:`axmac.golden.ops.run_op`.
+
+Bias correction (Kim et al., seed 003): a multiplier with mean relative error ``E[(P - ab)/ab]
+= bias`` scales products by ``(1 + bias)`` on average, so with ``bias_correction=True`` the layer
+output scale ``s`` becomes ``s / (1 + bias)`` (computed in float64, stored as float32). Exact
+layers and ``int32`` stages (no scale) are left alone. The bias is the multiplier's own
+(:func:`axmac.golden.metrics.error_metrics`, exhaustive up to 10 bits), before bypass.
+
+Statistics (``stats=True``): per layer and in total, a
+:class:`~axmac.golden.stats.TrivialStats` with Ma & Jiao's cases (a) zero, (b) one, (d)
+add-zero, (e) opposite and the zero fractions of activations and weights.
+
+The batch (axis 0 of every input) is processed ``batch_size`` samples at a time, so memory is
+bounded by one batch's activations whatever the number of samples.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import AxmacError
+from .bypass import Bypass
+from .multipliers import make_multiplier
+from .ops import run_op, saturate_cast
+from .stats import TrivialStats
+
+F32 = np.float32
+NO_BYPASS = Bypass()
+
+
+@dataclass
+class LayerReport:
+    """What one MAC layer did: its multiplier, MAC count and trivial-computation statistics."""
+
+    name: str
+    kind: str
+    source: str
+    multiplier: str
+    operand: str
+    macs: int = 0
+    stats: TrivialStats | None = None
+    #: factor applied to the output scale by bias correction (1.0 = none)
+    correction: float = 1.0
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "kind": self.kind, "source": self.source, "multiplier": self.multiplier,
+             "operand": self.operand, "macs": int(self.macs), "correction": float(self.correction)}
+        if self.stats is not None:
+            d["stats"] = self.stats.to_dict()
+            d["fractions"] = self.stats.fractions()
+        return d
+
+
+@dataclass
+class Report:
+    """Result of :func:`run_network` besides the outputs."""
+
+    layers: list[LayerReport] = field(default_factory=list)
+    samples: int = 0
+    seconds: float = 0.0
+    bypass: str = "none"
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def total(self) -> TrivialStats | None:
+        """Sum of the per-layer statistics (``None`` when not collected)."""
+        if not self.layers or self.layers[0].stats is None:
+            return None
+        t = TrivialStats()
+        for layer in self.layers:
+            t += layer.stats
+        return t
+
+    @property
+    def macs_per_second(self) -> float:
+        return self.macs / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        total = self.total
+        d = {"samples": self.samples, "macs": self.macs, "seconds": self.seconds,
+             "macs_per_second": self.macs_per_second, "bypass": self.bypass,
+             "layers": [layer.to_dict() for layer in self.layers]}
+        if total is not None:
+            d["total"] = {"stats": total.to_dict(), "fractions": total.fractions()}
+        return d
+
+
+@dataclass
+class _Prepared:
+    """A MAC layer ready to run: multiplier, centered weights, scale (bias correction applied)."""
+
+    layer: object
+    mult: object
+    w: np.ndarray
+    bias: np.ndarray | None
+    scale: np.ndarray | None
+    report: LayerReport
+
+
+def layer_multipliers(net, multiplier: str = "exact", layers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{layer name: spec}`` for every MAC layer: ``layers[name]`` or the default ``multiplier``.
+
+    Raises :class:`AxmacError` when ``layers`` names a layer the network does not have.
+    """
+    names = [layer.name for layer in net.mac_layers]
+    layers = dict(layers or {})
+    unknown = [k for k in layers if k not in names]
+    if unknown:
+        raise AxmacError(f"layer map names unknown layer {unknown[0]!r} (layers: {', '.join(names)})")
+    for k, v in layers.items():
+        if not isinstance(v, str):
+            raise AxmacError(f"layer map: the multiplier of {k!r} must be a spec string, not {v!r}")
+    return {n: layers.get(n, multiplier) for n in names}
+
+
+def _centered_weight(layer) -> np.ndarray:
+    w = np.asarray(layer.weight, dtype=np.int64)
+    zp = np.asarray(layer.w_zero_point, dtype=np.int64)
+    if zp.ndim and zp.size > 1:
+        zp = zp.reshape(-1, 1, 1, 1) if layer.kind == "conv" else zp.reshape(1, -1)
+    wc = w - zp
+    layer.operand.check(wc, f"layer {layer.name}: centered weight")
+    return wc.astype(np.int32)
+
+
+def _prepare(net, specs, bias_correction, stats) -> list[_Prepared]:
+    from .metrics import error_metrics
+
+    cache = {}
+    out = []
+    for layer in net.mac_layers:
+        spec = specs[layer.name]
+        key = (spec, layer.operand)
+        if key not in cache:
+            cache[key] = make_multiplier(spec, layer.operand.bits, layer.operand.signed)
+        mult = cache[key]
+        scale = None if layer.output.scale is None else np.asarray(layer.output.scale, dtype=F32)
+        correction = 1.0
+        if bias_correction and not mult.is_exact and layer.output.kind != "int32":
+            bias = float(error_metrics(mult)["bias"])
+            correction = 1.0 / (1.0 + bias)
+            scale = (scale.astype(np.float64) * correction).astype(F32)
+        rep = LayerReport(layer.name, layer.kind, layer.source, mult.spec, str(layer.operand),
+                          stats=TrivialStats() if stats else None, correction=correction)
+        bias_v = None if layer.bias is None else np.asarray(layer.bias, dtype=np.int64)
+        out.append(_Prepared(layer, mult, _centered_weight(layer), bias_v, scale, rep))
+    return out
+
+
+def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis: int) -> np.ndarray:
+    """Apply an :class:`~axmac.onnx_import.ir.OutputStage` to int64 accumulators (see module doc)."""
+    if stage.kind == "int32":
+        return acc.astype(np.int32)
+    s = scale
+    if s is not None and s.ndim and s.size > 1:
+        shape = [1] * acc.ndim
+        shape[channel_axis] = s.size
+        s = s.reshape(shape)
+    y = acc.astype(F32) * s
+    if stage.kind == "dequant":
+        return y.astype(F32, copy=False)
+    if stage.kind != "requant":
+        raise AxmacError(f"unknown output stage {stage.kind!r}")
+    q = np.rint(y).astype(np.int64) + int(stage.zero_point)  # rint: round half to even
+    if stage.relu:
+        q = np.maximum(q, int(stage.zero_point))
+    return saturate_cast(q, np.dtype(stage.dtype))
+
+
+def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
+    from .conv import conv2d_nchw
+    from .gemm import mac_gemm
+
+    layer = p.layer
+    if x.dtype.kind not in "iu":
+        raise AxmacError(f"layer {layer.name}: input {layer.x!r} must be an integer tensor, got {x.dtype}")
+    xc = x.astype(np.int32) - np.int32(layer.x_zero_point)
+    st = TrivialStats() if p.report.stats is not None else None
+    if layer.kind == "conv":
+        acc = conv2d_nchw(xc, p.w, strides=layer.strides, pads=layer.pads, dilations=layer.dilations,
+                          group=layer.group, mult=p.mult, bypass=bypass, stats=st, k_tile=k_tile)
+        axis = 1
+        p.report.macs += int(acc.size) * int(np.prod(p.w.shape[1:]))
+    else:
+        lead = xc.shape[:-1]
+        acc = mac_gemm(xc.reshape(-1, xc.shape[-1]), p.w, mult=p.mult, bypass=bypass, stats=st, k_tile=k_tile)
+        acc = acc.reshape(*lead, p.w.shape[1])
+        axis = acc.ndim - 1
+        p.report.macs += int(acc.size) * int(p.w.shape[0])
+    if st is not None:
+        p.report.stats += st
+    if p.bias is not None:
+        shape = [1] * acc.ndim
+        shape[axis] = -1
+        acc += p.bias.reshape(shape)
+    return output_stage(acc, layer.output, p.scale, axis)
+
+
+def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    """Check names, dtypes and shapes (all but the batch axis) of the inputs; return them and the batch size."""
+    if not isinstance(inputs, Mapping):
+        raise AxmacError("inputs must be a mapping {input name: array}")
+    names = [t.name for t in net.inputs]
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        raise AxmacError(f"missing input {missing[0]!r} (the model's inputs: {', '.join(names)})")
+    extra = [n for n in inputs if n not in names]
+    if extra:
+        raise AxmacError(f"unknown input {extra[0]!r} (the model's inputs: {', '.join(names)})")
+    out = {}
+    batch = None
+    for t in net.inputs:
+        a = np.asarray(inputs[t.name])
+        if a.dtype != np.dtype(t.dtype):
+            raise AxmacError(f"input {t.name!r} has dtype {a.dtype}, the model expects {np.dtype(t.dtype)}")
+        want = tuple(t.shape)
+        if want and (a.ndim != len(want) or tuple(a.shape[1:]) != want[1:]):
+            raise AxmacError(f"input {t.name!r} has shape {a.shape}, the model expects "
+                             f"({'N' if len(want) else ''}{''.join(f', {d}' for d in want[1:])})")
+        if a.ndim:
+            if batch is not None and a.shape[0] != batch:
+                raise AxmacError(f"inputs disagree on the batch size: {batch} and {a.shape[0]} ({t.name!r})")
+            batch = a.shape[0]
+        out[t.name] = a
+    return out, (batch or 1)
+
+
+def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exact",
+                layers: Mapping[str, str] | None = None, bypass: Bypass = NO_BYPASS, bias_correction: bool = False,
+                stats: bool = True, batch_size: int = 256, k_tile: int | None = None,
+                progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], Report]:
+    """Execute ``net`` bit-exactly on ``inputs``.
+
+    Parameters
+    ----------
+    net : Network
+        From :func:`axmac.onnx_import.loader.load_model`.
+    inputs : mapping
+        ``{graph input name: array}``; dtypes and all but the first (batch) dimension must match.
+    multiplier : str
+        Spec of the multiplier of every MAC layer not named in ``layers``.
+    layers : mapping, optional
+        ``{layer name: spec}`` per-layer assignment.
+    bypass : Bypass
+        Trivial-computation bypass of the PEs (bypassed products are exact).
+    bias_correction : bool
+        Scale each approximate layer's requantization by ``1 / (1 + bias)`` (module docstring).
+    stats : bool
+        Collect :class:`TrivialStats` per layer (slower for exact layers: no BLAS path).
+    batch_size : int
+        Samples per step (bounds memory).
+    k_tile : int, optional
+        Accumulation chain length for the (d)/(e) statistics (the array's K tiling).
+    progress : callable, optional
+        Called with the number of samples finished after each batch.
+
+    Returns
+    -------
+    (outputs, report)
+        ``{graph output name: array}`` and a :class:`Report`.
+    """
+    if not isinstance(bypass, Bypass):
+        raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise AxmacError(f"batch_size must be a positive integer, not {batch_size!r}")
+    specs = layer_multipliers(net, multiplier, layers)
+    feeds, n = check_inputs(net, inputs)
+    t0 = time.perf_counter()
+    prepared = _prepare(net, specs, bias_correction, stats)
+    by_node = {id(p.layer): p for p in prepared}
+    chunks: dict[str, list[np.ndarray]] = {t.name: [] for t in net.outputs}
+    batched = all(a.ndim >= 1 for a in feeds.values()) and n > batch_size
+    steps = range(0, n, batch_size) if batched else [0]
+    for s0 in steps:
+        values = dict(net.constants)
+        for name, a in feeds.items():
+            values[name] = a[s0:s0 + batch_size] if batched else a
+        for node in net.nodes:
+            p = by_node.get(id(node))
+            if p is not None:
+                values[node.y] = _run_mac(p, values[node.x], bypass, k_tile)
+                continue
+            args = [values[i] if i else None for i in node.inputs]
+            values[node.outputs[0]] = _node_result(node, args, net)
+        for t in net.outputs:
+            chunks[t.name].append(values[t.name])
+        if progress is not None:
+            progress(min(batch_size, n - s0) if batched else n)
+    outputs = {k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in chunks.items()}
+    report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass))
+    return outputs, report
+
+
+def _node_result(node, args, net):
+    try:
+        return run_op(node.op_type, args, node.attrs, node.domain, opset=getattr(net, "opset", 0))
+    except AxmacError as e:
+        raise AxmacError(f"node {node.name!r}: {e}") from None
