@@ -213,6 +213,8 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
         axis = acc.ndim - 1
         p.report.macs += int(acc.size) * int(p.w.shape[0])
     if st is not None:
+        if p.report.stats.w_count:  # each weight counts once per layer, not once per batch
+            st.w_zeros = st.w_count = 0
         p.report.stats += st
     if p.bias is not None:
         shape = [1] * acc.ndim
@@ -252,7 +254,7 @@ def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.nd
 
 def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exact",
                 layers: Mapping[str, str] | None = None, bypass: Bypass = NO_BYPASS, bias_correction: bool = False,
-                stats: bool = True, batch_size: int = 256, k_tile: int | None = None,
+                stats: bool = True, batch_size: int = 1024, k_tile: int | None = None,
                 progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], Report]:
     """Execute ``net`` bit-exactly on ``inputs``.
 

@@ -1,0 +1,200 @@
+"""golden/engine.py: whole-network execution against a brute-force integer reference.
+
+The reference below shares nothing with the engine's kernels: it forms every product of a
+convolution / matrix product explicitly (one kernel offset at a time, broadcasting over all
+channels), applies the multiplier's vectorised model and the bypass rule, sums in int64, and
+requantizes with the ONNX formula written out again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from axmac.errors import AxmacError, SpecError
+from axmac.golden.bypass import Bypass
+from axmac.golden.engine import output_stage, run_network
+from axmac.golden.multipliers import OperandFormat, make_multiplier
+from axmac.golden.stats import TrivialStats
+from axmac.onnx_import.ir import MacLayer, Network, Node, OutputStage, TensorInfo
+
+RNG = np.random.default_rng(7)
+FMT = OperandFormat(9, True)  # int8 activations minus zero point -2 need 9 bits
+
+
+def make_net(w_zero=True):
+    """int8 input -> conv 3x3 (pad 1, stride 1, x_zp -2, per-channel scale, fused relu) -> int8
+    -> MaxPool 2x2 -> Flatten -> gemm (dequant, float32 logits)."""
+    wc = RNG.integers(-60, 60, (4, 3, 3, 3))
+    if w_zero:
+        wc[RNG.random(wc.shape) < 0.3] = 0
+        wc[0, 0, 0, :2] = [1, -1]
+    conv = MacLayer("conv", "conv", "x", "c", wc, FMT,
+                    OutputStage("requant", np.array([0.004, 0.0031, 0.0052, 0.0045], np.float32), 3,
+                                np.dtype(np.int8), relu=True),
+                    x_zero_point=-2, w_zero_point=np.zeros(4, np.int64), bias=RNG.integers(-500, 500, 4),
+                    pads=(1, 1, 1, 1))
+    wg = RNG.integers(-100, 100, (36, 5))
+    gemm = MacLayer("fc", "gemm", "f", "y", wg, FMT, OutputStage("dequant", np.float32(0.0123), dtype=np.float32),
+                    x_zero_point=3, w_zero_point=np.int64(0), bias=None)
+    nodes = [conv, Node("pool", "MaxPool", ["c"], ["p"], {"kernel_shape": [2, 2], "strides": [2, 2]}),
+             Node("flat", "Flatten", ["p"], ["f"], {}), gemm]
+    return Network("t", [TensorInfo("x", (1, 3, 6, 6), np.dtype(np.int8))],
+                   [TensorInfo("y", (1, 5), np.dtype(np.float32))], nodes)
+
+
+def ref_products(mult, bypass, a, b):
+    """PE products of broadcast operands: the model's products, exact where bypassed."""
+    p = mult(a, b)
+    return np.where(bypass.mul_bypassed(a, b, mult.signed), a * b, p)
+
+
+def ref_conv(x, w, pads, mult, bypass):
+    n, c, h, wd = x.shape
+    m, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh, ow = xp.shape[2] - kh + 1, xp.shape[3] - kw + 1
+    acc = np.zeros((n, m, oh, ow), np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            xs = xp[:, None, :, i:i + oh, j:j + ow]          # n, 1, c, oh, ow
+            ws = w[None, :, :, i, j][..., None, None]         # 1, m, c, 1, 1
+            acc += ref_products(mult, bypass, xs, ws).sum(axis=2)
+    return acc
+
+
+def ref_requant(acc, scale, zp, dtype, relu):
+    y = np.rint(acc.astype(np.float32) * scale).astype(np.int64) + zp
+    if relu:
+        y = np.maximum(y, zp)
+    return np.clip(y, np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
+
+
+def reference(net, x, conv_spec="exact", fc_spec="exact", bypass=None):
+    bypass = bypass or Bypass()
+    conv, _, _, fc = net.nodes
+    mc = make_multiplier(conv_spec, FMT.bits, FMT.signed)
+    acc = ref_conv(x.astype(np.int64) - conv.x_zero_point, conv.weight, conv.pads, mc, bypass)
+    acc += conv.bias[None, :, None, None]
+    c = ref_requant(acc, conv.output.scale[None, :, None, None], conv.output.zero_point, np.int8, True)
+    p = c.reshape(c.shape[0], 4, 3, 2, 3, 2).max(axis=(3, 5))
+    f = p.reshape(p.shape[0], -1).astype(np.int64) - fc.x_zero_point
+    mf = make_multiplier(fc_spec, FMT.bits, FMT.signed)
+    accf = ref_products(mf, bypass, f[:, :, None], fc.weight[None]).sum(axis=1)
+    return accf.astype(np.float32) * np.float32(0.0123)
+
+
+def inputs(n=5):
+    x = RNG.integers(-128, 128, (n, 3, 6, 6)).astype(np.int8)
+    x[:, 0, :2] = -2  # centered zeros
+    x[:, 1, :1] = -1  # centered ones
+    return x
+
+
+@pytest.mark.parametrize("conv_spec,fc_spec,bypass", [
+    ("exact", "exact", "none"),
+    ("trunc:3", "exact", "none"),
+    ("mitchell", "bam:6", "none"),
+    ("mitchell", "mitchell", "zero,one"),
+    ("drum:3", "trunc:2", "all"),
+])
+def test_network_matches_bruteforce(conv_spec, fc_spec, bypass):
+    net = make_net()
+    x = inputs()
+    bp = Bypass.parse(bypass)
+    for stats in (False, True):
+        out, rep = run_network(net, {"x": x}, multiplier=fc_spec, layers={"conv": conv_spec}, bypass=bp,
+                               stats=stats)
+        np.testing.assert_array_equal(out["y"], reference(net, x, conv_spec, fc_spec, bp))
+    assert [layer.multiplier for layer in rep.layers] == [conv_spec, fc_spec]
+    assert rep.macs == 5 * (4 * 36 * 27 + 36 * 5)
+
+
+def test_batching_does_not_change_results_or_stats():
+    net = make_net()
+    x = inputs(11)
+    seen = []
+    out1, rep1 = run_network(net, {"x": x}, multiplier="mitchell", batch_size=3, progress=seen.append)
+    out2, rep2 = run_network(net, {"x": x}, multiplier="mitchell", batch_size=100)
+    np.testing.assert_array_equal(out1["y"], out2["y"])
+    assert rep1.total == rep2.total and rep1.macs == rep2.macs
+    assert seen == [3, 3, 3, 2]
+
+
+def test_stats_match_bruteforce_counts():
+    """Cases (a)/(b) and the zero fractions, counted directly on the padded im2col products."""
+    net = make_net()
+    x = inputs(4)
+    _, rep = run_network(net, {"x": x}, multiplier="exact", stats=True)
+    conv = net.nodes[0]
+    xc = np.pad(x.astype(np.int64) + 2, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    zero = one = xz = 0
+    for i in range(3):
+        for j in range(3):
+            xs = xc[:, None, :, i:i + 6, j:j + 6]
+            ws = conv.weight[None, :, :, i, j][..., None, None]
+            xs, ws = np.broadcast_arrays(xs, ws)
+            a = (xs == 0) | (ws == 0)
+            zero += int(a.sum())
+            one += int((~a & ((np.abs(xs) == 1) | (np.abs(ws) == 1))).sum())
+            xz += int((xc[:, :, i:i + 6, j:j + 6] == 0).sum())
+    st = rep.layers[0].stats
+    assert (st.macs, st.zero, st.one) == (4 * 4 * 36 * 27, zero, one)
+    assert st.x_zeros == xz and st.x_count == 4 * 36 * 27
+    assert st.w_zeros == int((conv.weight == 0).sum()) and st.w_count == conv.weight.size
+    total = TrivialStats()
+    for layer in rep.layers:
+        total += layer.stats
+    assert rep.total == total
+    d = rep.to_dict()
+    assert d["total"]["stats"]["macs"] == rep.macs and 0 < d["total"]["fractions"]["zero"] < 1
+
+
+def test_output_stage_rounds_half_to_even_and_saturates():
+    acc = np.array([5, 7, -5, -7, 1000, -1000, 3, -3], np.int64)
+    st = OutputStage("requant", np.float32(0.5), 1, np.dtype(np.int8))
+    # 2.5 -> 2, 3.5 -> 4, -2.5 -> -2, -3.5 -> -4, 1.5 -> 2, -1.5 -> -2 (half to even), +1 zero point;
+    # 500 -> 127, -500 -> -128
+    np.testing.assert_array_equal(output_stage(acc, st, st.scale, 0), [3, 5, -1, -3, 127, -128, 3, -1])
+    st = OutputStage("requant", np.float32(0.5), -5, np.dtype(np.int8), relu=True)
+    np.testing.assert_array_equal(output_stage(acc, st, st.scale, 0), [-3, -1, -5, -5, 127, -5, -3, -5])
+    st = OutputStage("int32")
+    assert output_stage(acc, st, None, 0).dtype == np.int32
+
+
+def test_bias_correction_reduces_the_mean_error():
+    """Mitchell's products are low on average (bias < 0): rescaling by 1/(1 + bias) must bring the
+    mean of the float logits' error against the exact network closer to zero."""
+    net = make_net(w_zero=False)
+    net.nodes[0].output.scale = net.nodes[0].output.scale / 4  # keep the int8 stage out of saturation
+    x = inputs(40)
+    exact, _ = run_network(net, {"x": x}, multiplier="exact", stats=False)
+    plain, rep0 = run_network(net, {"x": x}, multiplier="mitchell", stats=False)
+    corr, rep1 = run_network(net, {"x": x}, multiplier="mitchell", stats=False, bias_correction=True)
+    assert rep0.layers[0].correction == 1.0 and rep1.layers[0].correction > 1.0
+    ref = np.abs(exact["y"]).mean()
+    err_plain = abs((plain["y"] - exact["y"]).mean()) / ref
+    err_corr = abs((corr["y"] - exact["y"]).mean()) / ref
+    assert err_corr < err_plain / 2, (err_plain, err_corr)
+    # exact layers are never corrected
+    _, rep = run_network(net, {"x": x}, multiplier="exact", bias_correction=True, stats=False)
+    assert all(layer.correction == 1.0 for layer in rep.layers)
+
+
+def test_bad_inputs_are_one_line_errors():
+    net = make_net()
+    x = inputs(2)
+    with pytest.raises(AxmacError, match="missing input 'x'"):
+        run_network(net, {})
+    with pytest.raises(AxmacError, match="unknown input 'z'"):
+        run_network(net, {"x": x, "z": x})
+    with pytest.raises(AxmacError, match="dtype float32, the model expects int8"):
+        run_network(net, {"x": x.astype(np.float32)})
+    with pytest.raises(AxmacError, match=r"shape \(2, 3, 6, 5\)"):
+        run_network(net, {"x": x[..., :5]})
+    with pytest.raises(AxmacError, match="unknown layer 'nope'"):
+        run_network(net, {"x": x}, layers={"nope": "exact"})
+    with pytest.raises(SpecError, match="unknown multiplier family 'foo'"):
+        run_network(net, {"x": x}, multiplier="foo")
+    with pytest.raises(AxmacError, match="batch_size"):
+        run_network(net, {"x": x}, batch_size=0)
