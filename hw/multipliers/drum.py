@@ -32,8 +32,10 @@ class DrumMultiplier(MultiplierComponent):
     def elaborate(self, platform):
         m = Module()
         n = self.model.bits
-        neg_a, mag_a = magnitude(self.a, self.model.signed)
-        neg_b, mag_b = magnitude(self.b, self.model.signed)
+        neg_a, abs_a = magnitude(self.a, self.model.signed)
+        neg_b, abs_b = magnitude(self.b, self.model.signed)
+        mag_a, mag_b = Signal(n, name="mag_a"), Signal(n, name="mag_b")
+        m.d.comb += [mag_a.eq(abs_a), mag_b.eq(abs_b)]
         seg_a, sh_a = self._segment(m, mag_a, "a")
         seg_b, sh_b = self._segment(m, mag_b, "b")
 

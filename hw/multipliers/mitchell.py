@@ -25,8 +25,10 @@ class MitchellMultiplier(MultiplierComponent):
         n = self.model.bits
         width = self.model.magnitude_bits
 
-        neg_a, mag_a = magnitude(self.a, self.model.signed)
-        neg_b, mag_b = magnitude(self.b, self.model.signed)
+        neg_a, abs_a = magnitude(self.a, self.model.signed)
+        neg_b, abs_b = magnitude(self.b, self.model.signed)
+        mag_a, mag_b = Signal(width, name="mag_a"), Signal(width, name="mag_b")
+        m.d.comb += [mag_a.eq(abs_a), mag_b.eq(abs_b)]
         k_a, f_a = Signal(range(max(width, 2)), name="k_a"), Signal(width - 1, name="f_a")
         k_b, f_b = Signal(range(max(width, 2)), name="k_b"), Signal(width - 1, name="f_b")
         ka, fa = normalise(mag_a, width - 1)
