@@ -40,6 +40,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -52,9 +53,12 @@ from .stats import TrivialStats
 F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
 #: Target size in bytes of one gathered ``L`` block (kept in the 1 MiB L2 of this machine).
-L_BLOCK_BYTES = 1 << 19
+L_BLOCK_BYTES = 1 << 20
 #: Largest ``M x K x N`` chunk (elements) of the fallback kernel.
 FALLBACK_CHUNK = 1 << 21
+#: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
+#: on a busy machine).
+PARALLEL_MIN_WORK = 1 << 22
 #: The default: no bypass.
 NO_BYPASS = Bypass()
 
@@ -285,74 +289,96 @@ def _max_abs(a: np.ndarray) -> int:
 # table: numba kernels
 # --------------------------------------------------------------------------------------------
 @njit(parallel=True, cache=True)
-def _build_l(table, wi, k0, k1, n0, n1, out):  # pragma: no cover - numba
-    """``out[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]``."""
-    na = table.shape[0]
-    for kk in prange(k1 - k0):
-        for a in range(na):
-            for j in range(n1 - n0):
-                out[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]
+def _lut_gemm(xi, wi, table, blocks, nb, nparts, acc):  # pragma: no cover - numba
+    """``acc[m, n] += sum_k table[xi[m, k], wi[k, n]]`` over the K-blocks ``blocks[:, :2]``.
 
-
-@njit(parallel=True, cache=True)
-def _lut_block(xi, k0, lblk, acc, n0, rb):  # pragma: no cover - numba
-    """``acc[m, n0 + j] += sum_kk lblk[kk, xi[m, k0 + kk], j]`` (int32 inside the block)."""
-    m_total = xi.shape[0]
-    kb = lblk.shape[0]
-    nb = lblk.shape[2]
-    nblk = (m_total + rb - 1) // rb
-    for b in prange(nblk):
-        loc = np.empty(nb, np.int32)
-        for m in range(b * rb, min(m_total, (b + 1) * rb)):
-            for j in range(nb):
-                loc[j] = 0
-            for kk in range(kb):
-                row = lblk[kk, xi[m, k0 + kk]]
-                for j in range(nb):
-                    loc[j] += row[j]
-            for j in range(nb):
-                acc[m, n0 + j] += loc[j]
-
-
-@njit(parallel=True, cache=True)
-def _lut_block_stats(xi, k0, lblk, acc, chain, n0, first, last, rb, counts):  # pragma: no cover
-    """:func:`_lut_block` tracking the chain's partial sums ``s`` for cases (d)/(e).
-
-    ``chain[m, j]`` carries ``s`` between blocks of one chain; ``first``: the chain starts here
-    (``s = 0``); ``last``: it ends here (``acc += s``). ``counts[b] += (add_zero, opposite)``.
+    Rows are split into ``nparts`` contiguous parts, one per thread (a single fork/join per
+    call: cheap on a busy machine). Each part walks column blocks of ``nb`` and K-blocks; for
+    each it gathers its private ``L[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]`` (L2-sized), then
+    adds the contiguous row ``L[kk, xi[m, k0 + kk]]`` into ``acc[m, n0:n1]`` for its rows.
+    ``acc`` has the table's dtype (int32): the caller keeps ``K * max|table| < 2**31``.
     """
     m_total = xi.shape[0]
-    kb = lblk.shape[0]
-    nb = lblk.shape[2]
-    nblk = (m_total + rb - 1) // rb
-    for b in prange(nblk):
-        s = np.empty(nb, np.int64)
+    n_total = wi.shape[1]
+    na = table.shape[0]
+    kbmax = 0
+    for b in range(blocks.shape[0]):
+        kbmax = max(kbmax, blocks[b, 1] - blocks[b, 0])
+    for part in prange(nparts):
+        r0 = part * m_total // nparts
+        r1 = (part + 1) * m_total // nparts
+        lblk = np.empty((kbmax, na, nb), table.dtype)
+        for n0 in range(0, n_total, nb):
+            n1 = min(n_total, n0 + nb)
+            wn = n1 - n0
+            for b in range(blocks.shape[0]):
+                k0 = blocks[b, 0]
+                kb = blocks[b, 1] - k0
+                for kk in range(kb):
+                    for a in range(na):
+                        for j in range(wn):
+                            lblk[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]
+                for m in range(r0, r1):
+                    out = acc[m, n0:n1]
+                    for kk in range(kb):
+                        row = lblk[kk, xi[m, k0 + kk]]
+                        for j in range(wn):
+                            out[j] += row[j]
+
+
+@njit(parallel=True, cache=True)
+def _lut_gemm_stats(xi, wi, table, blocks, nb, nparts, acc, chain, counts):  # pragma: no cover - numba
+    """:func:`_lut_gemm` (int64 ``acc``) tracking each chain's partial sum for cases (d)/(e).
+
+    ``blocks[b] = (k0, k1, first, last)``: a chain (K tile) starts at a block with ``first``
+    (partial sum ``s = 0``) and ends at one with ``last`` (``acc += s``); ``chain[m, n]``
+    (int64) holds ``s`` in between. For each product ``p`` entering ``s``:
+    ``add_zero += (p == 0 or s == 0)``, else ``opposite += (p + s == 0)``;
+    ``counts[part] = (add_zero, opposite)``.
+    """
+    m_total = xi.shape[0]
+    n_total = wi.shape[1]
+    na = table.shape[0]
+    kbmax = 0
+    for b in range(blocks.shape[0]):
+        kbmax = max(kbmax, blocks[b, 1] - blocks[b, 0])
+    for part in prange(nparts):
+        r0 = part * m_total // nparts
+        r1 = (part + 1) * m_total // nparts
+        lblk = np.empty((kbmax, na, nb), table.dtype)
         cz = 0
         co = 0
-        for m in range(b * rb, min(m_total, (b + 1) * rb)):
-            if first:
-                for j in range(nb):
-                    s[j] = 0
-            else:
-                for j in range(nb):
-                    s[j] = chain[m, j]
-            for kk in range(kb):
-                row = lblk[kk, xi[m, k0 + kk]]
-                for j in range(nb):
-                    p = np.int64(row[j])
-                    q = s[j]
-                    z = (p == 0) | (q == 0)
-                    cz += z
-                    co += (not z) & (p + q == 0)
-                    s[j] = q + p
-            if last:
-                for j in range(nb):
-                    acc[m, n0 + j] += s[j]
-            else:
-                for j in range(nb):
-                    chain[m, j] = s[j]
-        counts[b, 0] += cz
-        counts[b, 1] += co
+        for n0 in range(0, n_total, nb):
+            n1 = min(n_total, n0 + nb)
+            wn = n1 - n0
+            for b in range(blocks.shape[0]):
+                k0 = blocks[b, 0]
+                kb = blocks[b, 1] - k0
+                first = blocks[b, 2] != 0
+                last = blocks[b, 3] != 0
+                for kk in range(kb):
+                    for a in range(na):
+                        for j in range(wn):
+                            lblk[kk, a, j] = table[a, wi[k0 + kk, n0 + j]]
+                for m in range(r0, r1):
+                    s = chain[m, n0:n1]
+                    if first:
+                        s[:] = 0
+                    for kk in range(kb):
+                        row = lblk[kk, xi[m, k0 + kk]]
+                        for j in range(wn):
+                            p = np.int64(row[j])
+                            q = s[j]
+                            z = (p == 0) | (q == 0)
+                            cz += z
+                            co += (not z) & (p + q == 0)
+                            s[j] = q + p
+                    if last:
+                        out = acc[m, n0:n1]
+                        for j in range(wn):
+                            out[j] += s[j]
+        counts[part, 0] = cz
+        counts[part, 1] = co
 
 
 @njit(parallel=True, cache=True)
@@ -407,6 +433,21 @@ def _blocks(k: int, kb: int, k_tile: int | None) -> list[tuple[int, int, bool, b
     return out
 
 
+class _threads:
+    """Context manager running numba kernels on ``n`` threads (1 for small work: no fork/join)."""
+
+    def __init__(self, work: int):
+        self.n = numba.get_num_threads() if work >= PARALLEL_MIN_WORK else 1
+
+    def __enter__(self) -> int:
+        self.saved = numba.get_num_threads()
+        numba.set_num_threads(self.n)
+        return self.n
+
+    def __exit__(self, *exc) -> None:
+        numba.set_num_threads(self.saved)
+
+
 def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStats | None = None,
                k_tile: int | None = None) -> np.ndarray:
     """Table kernel on bit patterns ``xi (M, K)`` and ``wi (K, N)`` (uint16). See module doc.
@@ -424,39 +465,36 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
     wi = np.ascontiguousarray(wi, dtype=np.uint16)
     table = plan.table
     na = table.shape[0]
-    if 4 * m < na:  # few rows: gathering L would cost more than it saves
-        if stats is None:
-            _direct(xi, wi, table, acc)
-        else:
-            counts = np.zeros((m, 2), dtype=np.int64)
-            _direct_stats(xi, wi, table, k if k_tile is None else k_tile, acc, counts)
+    with _threads(m * k * n) as nthreads:
+        if 4 * m < na:  # few rows: gathering L would cost more than it saves
+            if stats is None:
+                _direct(xi, wi, table, acc)
+            else:
+                counts = np.zeros((m, 2), dtype=np.int64)
+                _direct_stats(xi, wi, table, k if k_tile is None else k_tile, acc, counts)
+                stats.add_zero += int(counts[:, 0].sum())
+                stats.opposite += int(counts[:, 1].sum())
+            return acc
+        nb = min(n, 256)
+        kb = max(1, min(k, L_BLOCK_BYTES // (na * nb * 4)))
+        nparts = max(1, min(nthreads, m // 64))
+        if stats is not None:
+            blocks = np.array(_blocks(k, kb, k_tile), dtype=np.int64).reshape(-1, 4)
+            chain = np.zeros((m, n), dtype=np.int64)
+            counts = np.zeros((nparts, 2), dtype=np.int64)
+            _lut_gemm_stats(xi, wi, table, blocks, nb, nparts, acc, chain, counts)
             stats.add_zero += int(counts[:, 0].sum())
             stats.opposite += int(counts[:, 1].sum())
-        return acc
-    nb = min(n, 256)
-    kb_l2 = max(1, L_BLOCK_BYTES // (na * nb * 4))
-    kb_int32 = max(1, ((1 << 31) - 1) // max(plan.max_abs, 1))
-    kb = max(1, min(k, kb_l2, kb_int32 if stats is None else k))
-    rb = 64
-    nrb = (m + rb - 1) // rb
-    lbuf = np.empty((kb, na, nb), dtype=np.int32)
-    counts = np.zeros((nrb, 2), dtype=np.int64)
-    blocks = _blocks(k, kb, k_tile)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        chain = np.zeros((m, n1 - n0), dtype=np.int64) if stats is not None else None
-        for k0, k1, first, last in blocks:
-            lblk = lbuf[: k1 - k0, :, : n1 - n0]
-            if n1 - n0 != nb:
-                lblk = np.empty((k1 - k0, na, n1 - n0), dtype=np.int32)
-            _build_l(table, wi, k0, k1, n0, n1, lblk)
-            if stats is None:
-                _lut_block(xi, k0, lblk, acc, n0, rb)
-            else:
-                _lut_block_stats(xi, k0, lblk, acc, chain, n0, first, last, rb, counts)
-    if stats is not None:
-        stats.add_zero += int(counts[:, 0].sum())
-        stats.opposite += int(counts[:, 1].sum())
+            return acc
+        # int32 accumulation over K-spans short enough that no sum can overflow
+        span = max(1, ((1 << 31) - 1) // max(plan.max_abs, 1))
+        acc32 = np.empty((m, n), dtype=np.int32)
+        for s0 in range(0, k, span):
+            s1 = min(k, s0 + span)
+            blocks = np.array([(k0, min(s1, k0 + kb)) for k0 in range(s0, s1, kb)], dtype=np.int64)
+            acc32[:] = 0
+            _lut_gemm(xi, wi, table, blocks, nb, nparts, acc32)
+            acc += acc32
     return acc
 
 
