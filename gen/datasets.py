@@ -102,3 +102,23 @@ def load_dataset(name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
         raise AxmacError(f"dataset file {key}: labels y must be integers, not {y.dtype}")
     calib = data.get("calib", x[:100])
     return x, y.astype(np.int64), calib
+
+
+#: the bundled float model of each built-in dataset (``models/`` beside the packages).
+BUNDLED_MODELS = {"mnist": "lenet5_mnist.onnx", "digits": "digits_cnn.onnx"}
+
+
+def models_dir() -> Path:
+    """The repository's ``models/`` folder holding the bundled ONNX models."""
+    return Path(__file__).resolve().parents[1] / "models"
+
+
+def default_model(dataset: str = "mnist") -> Path:
+    """Path of the bundled model trained on ``dataset`` (LeNet-5 for ``"mnist"``)."""
+    if dataset not in BUNDLED_MODELS:
+        raise AxmacError(f"no bundled model for dataset {dataset!r}: give MODEL.onnx "
+                         f"(bundled: {', '.join(BUNDLED_MODELS)})")
+    path = models_dir() / BUNDLED_MODELS[dataset]
+    if not path.is_file():
+        raise AxmacError(f"bundled model {path} is missing (run scripts/train_lenet.py)")
+    return path

@@ -1,0 +1,167 @@
+"""``axmac run``: bit-exact golden execution of an ONNX model on given inputs.
+
+    axmac run MODEL.onnx --inputs IN.npz --outputs OUT.npz [--multiplier SPEC] [--layers MAP.json]
+              [--bypass zero,one,add-zero,opposite|all|none] [--bias-correction]
+              [--calibration CAL.npz|mnist|digits] [--json]
+
+``IN.npz`` holds one array per graph input (keyed by input name, batch along axis 0);
+``OUT.npz`` receives one array per graph output (keyed by output name), written atomically.
+Float models are quantized at load time (``onnx_import``'s QuantConfig) from calibration data:
+``--calibration`` (an npz keyed by input name, or a built-in dataset's calibration images).
+``MAP.json`` is ``{"layer name": "spec", ...}`` (layer names as ``axmac emulate --json`` lists them);
+layers it does not name use ``--multiplier`` (default ``exact``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="bit-exact golden execution of an ONNX model on inputs from an npz",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("model", metavar="MODEL.onnx")
+    p.add_argument("--inputs", required=True, metavar="IN.npz", help="one array per graph input, keyed by name")
+    p.add_argument("--outputs", required=True, metavar="OUT.npz", help="where the graph outputs go")
+    add_arith_args(p)
+    p.add_argument("--calibration", metavar="CAL.npz|mnist|digits",
+                   help="calibration inputs for float models (npz keyed by input name, or a built-in dataset)")
+    p.add_argument("--json", action="store_true", help="print the report (MACs, statistics per layer) as JSON")
+    p.set_defaults(func=cmd_run)
+
+
+def add_arith_args(p) -> None:
+    """The options ``run`` and ``emulate`` share: multiplier, layer map, bypass, bias correction."""
+    p.add_argument("--multiplier", default="exact", metavar="SPEC",
+                   help="multiplier of every MAC layer (default exact; see `axmac multipliers list`)")
+    p.add_argument("--layers", metavar="MAP.json", help='per-layer multipliers: {"layer name": "spec", ...}')
+    p.add_argument("--bypass", default="none", metavar="CASES",
+                   help="trivial-computation bypass: zero,one,add-zero,opposite | all | none (default none)")
+    p.add_argument("--bias-correction", action="store_true",
+                   help="scale each approximate layer's requantization by 1/(1 + mean relative error)")
+    p.add_argument("--batch-size", type=int, default=1024, metavar="N", help="samples per step (default 1024)")
+
+
+def read_layer_map(path: str | None) -> dict[str, str] | None:
+    """``MAP.json`` -> ``{layer: spec}``; :class:`AxmacError` when unreadable or not such a mapping."""
+    from ..errors import AxmacError
+
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise AxmacError(f"layer map {path} does not exist") from None
+    except (OSError, ValueError) as e:
+        raise AxmacError(f"cannot read layer map {path}: {e}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise AxmacError(f"layer map {path} must be a JSON object {{\"layer name\": \"spec\", ...}}")
+    return data
+
+
+def graph_input_names(model: str) -> list[str]:
+    """Names of the real (non-initializer) graph inputs of an ONNX file."""
+    import onnx
+
+    from ..errors import AxmacError
+
+    if not Path(model).is_file():
+        raise AxmacError(f"no such ONNX file: {model}")
+    try:
+        m = onnx.load(model, load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - protobuf decode errors of all kinds
+        raise AxmacError(f"cannot read ONNX model {model}: {type(e).__name__}") from None
+    inits = {i.name for i in m.graph.initializer}
+    return [i.name for i in m.graph.input if i.name not in inits]
+
+
+def load_network(model: str, calibration: dict | None):
+    """``load_model`` with the calibration dict, quantizing float layers by the default QuantConfig."""
+    from ..onnx_import.loader import load_model
+
+    return load_model(model, calibration=calibration)
+
+
+def _calibration(spec: str | None, names: list[str]) -> dict | None:
+    import numpy as np
+
+    from ..errors import AxmacError
+    from .datasets import BUILTIN, load_dataset
+
+    if spec is None:
+        return None
+    if spec in BUILTIN:
+        if len(names) != 1:
+            raise AxmacError(f"--calibration {spec} needs a model with one input, not {len(names)}")
+        return {names[0]: load_dataset(spec)[2]}
+    if not Path(spec).is_file():
+        raise AxmacError(f"calibration file {spec} does not exist")
+    try:
+        with np.load(spec, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except Exception as e:  # noqa: BLE001
+        raise AxmacError(f"cannot read calibration file {spec}: {e}") from None
+
+
+def read_inputs(path: str) -> dict:
+    import numpy as np
+
+    from ..errors import AxmacError
+
+    if not Path(path).is_file():
+        raise AxmacError(f"inputs file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except Exception as e:  # noqa: BLE001 - zip / format errors
+        raise AxmacError(f"cannot read inputs file {path}: {e}") from None
+
+
+def format_stats_table(report) -> str:
+    """Per-layer and total trivial-computation percentages (Ma & Jiao Table II columns)."""
+    rows = [("layer", "mult", "MACs", "(a)zero", "(b)one", "(d)add0", "(e)opp", "x=0", "w=0")]
+
+    def row(name, mult, macs, st):
+        f = st.fractions()
+        return (name, mult, f"{macs:.3g}", *(f"{100 * f[k]:.2f}%" for k in
+                                               ("zero", "one", "add_zero", "opposite", "x_zero", "w_zero")))
+
+    for layer in report.layers:
+        rows.append(row(layer.name, layer.multiplier, layer.macs, layer.stats))
+    rows.append(row("total", "", report.macs, report.total))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths,
+                                                                                                  strict=True)))
+                     for r in rows)
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    from ..errors import AxmacError
+    from ..golden.bypass import Bypass
+    from ..golden.engine import run_network
+    from ..util import atomic_output
+
+    bypass = Bypass.parse(args.bypass)
+    layer_map = read_layer_map(args.layers)
+    names = graph_input_names(args.model)
+    calib = _calibration(args.calibration, names)
+    inputs = read_inputs(args.inputs)
+    net = load_network(args.model, calib)
+    if args.batch_size < 1:
+        raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
+    outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
+                                  bias_correction=args.bias_correction, stats=True, batch_size=args.batch_size)
+    with atomic_output(args.outputs, "wb") as f:
+        np.savez(f, **outputs)
+    if args.json:
+        json.dump({"model": str(args.model), "outputs": str(args.outputs), **report.to_dict()}, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"{args.model}: {report.samples} sample(s), {report.macs} MACs in {report.seconds:.3f} s; "
+              f"outputs -> {args.outputs}")
+        print(format_stats_table(report))
+    return 0
