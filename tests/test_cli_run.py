@@ -1,0 +1,154 @@
+"""``axmac run`` and ``axmac emulate`` (gen/cmd_run.py, gen/cmd_emulate.py, gen/datasets.py).
+
+Results are checked against onnxruntime (integer models: bit for bit) and against properties
+that hold independently of the code (bypass never changes exact results; labels from the
+npz are the ones scored), and every kind of bad input must give one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from axmac.gen.cli import main
+from axmac.gen.datasets import load_dataset, train_split
+
+RNG = np.random.default_rng(3)
+
+
+def conv_integer_model(path):
+    """uint8 input (N, 2, 7, 7), zero point 100 -> ConvInteger (3 out, 3x3, pad 1) -> int32."""
+    w = RNG.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    node = helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"], pads=[1, 1, 1, 1])
+    g = helper.make_graph([node], "ci", [helper.make_tensor_value_info("x", TensorProto.UINT8, ["N", 2, 7, 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
+                          [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(100, np.uint8), "xz")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    path.write_bytes(m.SerializeToString())
+    return m
+
+
+def ort_run(model, feeds):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+@pytest.fixture
+def ci(tmp_path):
+    model_path = tmp_path / "ci.onnx"
+    model = conv_integer_model(model_path)
+    x = RNG.integers(0, 256, (6, 2, 7, 7)).astype(np.uint8)
+    np.savez(tmp_path / "in.npz", x=x)
+    return model_path, model, x
+
+
+def test_run_matches_onnxruntime(ci, tmp_path, capsys):
+    model_path, model, x = ci
+    rc = main(["run", str(model_path), "--inputs", str(tmp_path / "in.npz"), "--outputs", str(tmp_path / "out.npz"),
+               "--bypass", "all", "--batch-size", "4", "--json"])
+    assert rc == 0
+    rep = json.loads(capsys.readouterr().out)
+    with np.load(tmp_path / "out.npz") as f:
+        assert f.files == ["y"]
+        np.testing.assert_array_equal(f["y"], ort_run(model, {"x": x})[0])
+    assert rep["macs"] == 6 * 3 * 7 * 7 * 18
+    assert rep["total"]["stats"]["macs"] == rep["macs"]
+
+
+def test_run_layer_map_changes_only_that_layer(ci, tmp_path, capsys):
+    model_path, model, x = ci
+    (tmp_path / "map.json").write_text(json.dumps({"ci_node0": "trunc:4"}))
+    args = ["run", str(model_path), "--inputs", str(tmp_path / "in.npz"), "--outputs", str(tmp_path / "o.npz")]
+    # the layer's name: whatever the importer calls it; take it from the JSON report
+    assert main(args + ["--json"]) == 0
+    name = json.loads(capsys.readouterr().out)["layers"][0]["name"]
+    (tmp_path / "map.json").write_text(json.dumps({name: "trunc:4"}))
+    assert main(args + ["--layers", str(tmp_path / "map.json"), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["layers"][0]["multiplier"] == "trunc:4"
+    with np.load(tmp_path / "o.npz") as f:
+        y = f["y"]
+    assert not np.array_equal(y, ort_run(model, {"x": x})[0])  # truncation changes results
+
+
+def _err(capsys, argv):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("axmac: error: ") and "\n" not in err, err
+    return err
+
+
+def test_run_bad_input_is_one_line_exit_2(ci, tmp_path, capsys):
+    model_path, _, x = ci
+    out = tmp_path / "never.npz"
+    base = ["run", str(model_path), "--outputs", str(out)]
+    cases = {
+        "missing input 'x'": {"z": x},
+        "dtype int8": {"x": x.astype(np.int8)},
+        "shape (6, 2, 7, 6)": {"x": x[..., :6]},
+    }
+    for msg, arrays in cases.items():
+        np.savez(tmp_path / "bad.npz", **arrays)
+        assert msg in _err(capsys, base + ["--inputs", str(tmp_path / "bad.npz")])
+    good = ["--inputs", str(tmp_path / "in.npz")]
+    assert "does not exist" in _err(capsys, base + ["--inputs", str(tmp_path / "nope.npz")])
+    assert "unknown multiplier family" in _err(capsys, base + good + ["--multiplier", "nosuch:3"])
+    assert "unknown bypass case" in _err(capsys, base + good + ["--bypass", "zero,two"])
+    (tmp_path / "m.json").write_text(json.dumps({"conv9": "exact"}))
+    assert "unknown layer 'conv9'" in _err(capsys, base + good + ["--layers", str(tmp_path / "m.json")])
+    (tmp_path / "m.json").write_text("[1, 2]")
+    assert "must be a JSON object" in _err(capsys, base + good + ["--layers", str(tmp_path / "m.json")])
+    assert "no such ONNX file" in _err(capsys, ["run", str(tmp_path / "x.onnx"), "--outputs", str(out)] + good)
+    assert not out.exists()
+
+
+def test_emulate_digits_json(capsys):
+    """Exact arithmetic with every bypass case: bypassed products are exact, so the emulated
+    model *is* the exact integer model (agreement 1); its accuracy is scored on the real labels."""
+    rc = main(["emulate", "--dataset", "digits", "--limit", "200", "--bypass", "all", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["samples"] == 200 and res["agreement"] == 1.0
+    assert res["accuracy"] == res["exact_accuracy"]
+    assert abs(res["accuracy"] - res["float_accuracy"]) <= 0.02
+    assert res["macs"] > 0 and res["seconds"] > 0 and res["macs_per_second"] == pytest.approx(
+        res["macs"] / res["seconds"])
+    f = res["total"]["fractions"]
+    assert 0 < f["zero"] < 1 and 0 <= f["one"] < 1 and 0 < f["x_zero"] < 1
+
+
+def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
+    x, y, c = load_dataset("digits")
+    np.savez(tmp_path / "d.npz", x=x[:50], y=np.zeros(50, np.int64), calib=c)  # every label 0
+    model = "models/digits_cnn.onnx"
+    assert main(["emulate", model, "--dataset", str(tmp_path / "d.npz"), "--json", "--no-float"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    # the exact integer predictions of these 50 images, scored against all-zero labels
+    assert res["samples"] == 50 and res["float_accuracy"] is None
+    assert res["exact_accuracy"] == pytest.approx(np.mean(y[:50] == 0), abs=0.1)
+    np.savez(tmp_path / "nolabels.npz", x=x[:5])
+    assert "has no array 'y'" in _err(capsys, ["emulate", model, "--dataset", str(tmp_path / "nolabels.npz")])
+    assert "unknown dataset" in _err(capsys, ["emulate", model, "--dataset", "cifar"])
+    assert "give MODEL.onnx" in _err(capsys, ["emulate", "--dataset", str(tmp_path / "d.npz")])
+    assert "--limit must be positive" in _err(capsys, ["emulate", "--dataset", "digits", "--limit", "0"])
+
+
+def test_dataset_splits_are_disjoint_and_fixed():
+    """Test images never appear in the training split (calibration comes from it)."""
+    for name, n_test in (("mnist", 1000), ("digits", 500)):
+        x_te, y_te, calib = load_dataset(name)
+        x_tr, y_tr = train_split(name)
+        assert len(x_te) == n_test and len(y_te) == n_test
+        flat_tr = {r.tobytes() for r in x_tr.reshape(len(x_tr), -1)}
+        assert all(r.tobytes() in flat_tr for r in calib.reshape(len(calib), -1))
+        overlap = sum(r.tobytes() in flat_tr for r in x_te.reshape(n_test, -1))
+        assert overlap <= 2  # (exact duplicate images may exist in the source data)
+        assert x_te.dtype == np.float32 and 0 <= x_te.min() and x_te.max() <= 1
+        assert np.bincount(y_te, minlength=10).min() > 0
+        np.testing.assert_array_equal(load_dataset(name)[1], y_te)
