@@ -54,6 +54,10 @@ F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
 #: Target size in bytes of one gathered ``L`` block (kept in the 1 MiB L2 of this machine).
 L_BLOCK_BYTES = 1 << 20
+#: Output columns per block of the table kernel.
+N_BLOCK = 256
+#: Bound of the table kernel's int32 accumulators.
+INT32_LIMIT = (1 << 31) - 1
 #: Largest ``M x K x N`` chunk (elements) of the fallback kernel.
 FALLBACK_CHUNK = 1 << 21
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
@@ -475,7 +479,7 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
                 stats.add_zero += int(counts[:, 0].sum())
                 stats.opposite += int(counts[:, 1].sum())
             return acc
-        nb = min(n, 256)
+        nb = min(n, N_BLOCK)
         kb = max(1, min(k, L_BLOCK_BYTES // (na * nb * 4)))
         nparts = max(1, min(nthreads, m // 64))
         if stats is not None:
@@ -487,7 +491,7 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
             stats.opposite += int(counts[:, 1].sum())
             return acc
         # int32 accumulation over K-spans short enough that no sum can overflow
-        span = max(1, ((1 << 31) - 1) // max(plan.max_abs, 1))
+        span = max(1, INT32_LIMIT // max(plan.max_abs, 1))
         acc32 = np.empty((m, n), dtype=np.int32)
         for s0 in range(0, k, span):
             s1 = min(k, s0 + span)

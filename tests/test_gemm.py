@@ -1,0 +1,348 @@
+"""golden/gemm.py: bit-exact GEMM kernels against independent slow references.
+
+ref_* functions compute the same thing the obvious way: the full ``M x K x N`` product tensor
+from the multiplier model (``mult(a, b)`` + ``Bypass.apply``) summed with einsum, and the
+trivial-computation counts from a per-element Python loop over the accumulation chains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from axmac.errors import AxmacError, SpecError
+from axmac.golden import gemm
+from axmac.golden.bypass import Bypass
+from axmac.golden.gemm import blas_gemm, blas_plan, kernel_for, mac_gemm, mul_counts
+from axmac.golden.multipliers import make_multiplier
+from axmac.golden.multipliers.base import Multiplier, OperandFormat
+from axmac.golden.stats import TrivialStats
+
+
+class Perturbed(Multiplier):
+    """A deliberately wrong multiplier: ``a*b + e(a, b)`` with ``e`` in -2..2 (zero for some
+    nonzero operands and nonzero for some zero operands, so bypass and (d) really matter)."""
+
+    family = "perturbed-test"
+
+    def _product(self, a, b):
+        e = (a * 7 + b * 13 + (a * b) % 11) % 5 - 2
+        p = a * b + e
+        return p if self.signed else np.maximum(p, 0)
+
+
+def perturbed(bits: int, signed: bool) -> Perturbed:
+    return Perturbed(OperandFormat(bits, signed))
+
+
+# ---------------------------------------------------------------------------------------------
+# references
+# ---------------------------------------------------------------------------------------------
+NONE = Bypass()
+
+
+def ref_products(x, w, mult, bypass):
+    a = np.asarray(x, np.int64)[:, :, None]
+    b = np.asarray(w, np.int64)[None, :, :]
+    return bypass.apply(mult(a, b), a, b, mult.signed)
+
+
+def ref_gemm(x, w, mult, bypass=NONE):
+    return np.einsum("mkn->mn", ref_products(x, w, mult, bypass))
+
+
+def ref_stats(x, w, mult, bypass=NONE, k_tile=None) -> TrivialStats:
+    """Per-element loop over every chain (Ma & Jiao Table I, (a) before (b), (d) before (e))."""
+    p = ref_products(x, w, mult, bypass)
+    m_, k_, n_ = p.shape
+    ones = (1, -1) if mult.signed else (1,)
+    st = TrivialStats()
+    for m in range(m_):
+        for n in range(n_):
+            s = 0
+            for k in range(k_):
+                if k_tile is not None and k % k_tile == 0:
+                    s = 0
+                a, b, q = int(x[m, k]), int(w[k, n]), int(p[m, k, n])
+                st.macs += 1
+                if a == 0 or b == 0:
+                    st.zero += 1
+                elif a in ones or b in ones:
+                    st.one += 1
+                if q == 0 or s == 0:
+                    st.add_zero += 1
+                elif q + s == 0:
+                    st.opposite += 1
+                s += q
+    st.x_zeros = int(np.sum(x == 0))
+    st.x_count = x.size
+    st.w_zeros = int(np.sum(w == 0))
+    st.w_count = w.size
+    return st
+
+
+def rich_operands(rng, shape, fmt: OperandFormat, frac_special=0.5):
+    """Random in-range operands, about half of them 0, +1, -1 or the extremes."""
+    v = rng.integers(fmt.lo, fmt.hi + 1, size=shape, dtype=np.int64)
+    special = np.array([0, 0, 1, -1, fmt.lo, fmt.hi, 2] if fmt.signed else [0, 0, 1, fmt.hi, 2])
+    pick = rng.random(shape) < frac_special
+    v[pick] = rng.choice(special, size=int(pick.sum()))
+    return v
+
+
+def with_opposites(x, w, fmt: OperandFormat):
+    """Make opposite products (signed only): every 4th pair of columns of x repeats, the matching
+    row of w is negated (clipped to the range), so chains see ``p, -p`` pairs (case (e))."""
+    x = x.copy()
+    w = w.copy()
+    if fmt.signed:
+        for k in range(0, x.shape[1] - 1, 4):
+            x[:, k + 1] = x[:, k]
+            w[k + 1] = np.clip(-w[k], fmt.lo, fmt.hi)
+    return x, w
+
+
+SPECS = ["exact", "trunc:2", "bam:3", "mitchell", "mitchw:2", "drum:3"]
+
+
+def make(spec, bits, signed):
+    if spec == "perturbed":
+        return perturbed(bits, signed)
+    return make_multiplier(spec, bits, signed)
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("bits", [4, 6, 8, 10])
+@pytest.mark.parametrize("spec", ["exact", "perturbed"])
+@pytest.mark.parametrize("bypass", ["none", "zero,one"])
+def test_gemm_matches_reference(spec, bits, signed, bypass):
+    rng = np.random.default_rng(bits * 10 + signed)
+    mult = make(spec, bits, signed)
+    bp = Bypass.parse(bypass)
+    for m, k, n in ((1, 7, 3), (3, 40, 5), (130, 33, 9)):
+        x = rich_operands(rng, (m, k), mult.fmt)
+        w = rich_operands(rng, (k, n), mult.fmt)
+        got = mac_gemm(x, w, mult=mult, bypass=bp)
+        assert got.dtype == np.int64 and got.shape == (m, n)
+        np.testing.assert_array_equal(got, ref_gemm(x, w, mult, bp))
+
+
+def test_kernel_choice():
+    assert kernel_for(make_multiplier("exact", 8, True)) == "blas"
+    assert kernel_for(make_multiplier("exact", 8, True), with_stats=True) == "table"
+    assert kernel_for(perturbed(8, True)) == "table"
+    assert kernel_for(perturbed(12, True)) == "fallback"
+    assert kernel_for(make_multiplier("exact", 12, False)) == "blas"
+    assert kernel_for(make_multiplier("exact", 12, False), with_stats=True) == "fallback"
+    # trunc:0 drops nothing: its table equals the exact one, so it takes the BLAS path
+    assert kernel_for(make_multiplier("trunc:0", 8, True)) == "blas"
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("signed", [True, False])
+def test_real_approximate_families(spec, signed):
+    rng = np.random.default_rng(7)
+    mult = make_multiplier(spec, 8, signed)
+    for bp in (Bypass(), Bypass.parse("all")):
+        x = rich_operands(rng, (150, 37), mult.fmt)
+        w = rich_operands(rng, (37, 11), mult.fmt)
+        np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, bypass=bp), ref_gemm(x, w, mult, bp))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_fallback_wide_operands(signed, monkeypatch):
+    """12-bit perturbed multiplier: no table, chunked model (chunks forced small)."""
+    monkeypatch.setattr(gemm, "FALLBACK_CHUNK", 200)
+    rng = np.random.default_rng(3)
+    mult = perturbed(12, signed)
+    x = rich_operands(rng, (23, 19), mult.fmt)
+    w = rich_operands(rng, (19, 6), mult.fmt)
+    for bp in (Bypass(), Bypass.parse("zero,one")):
+        np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, bypass=bp), ref_gemm(x, w, mult, bp))
+
+
+def test_table_kernel_blocking(monkeypatch):
+    """Force column blocks, K blocks, int32 spans and several row parts; compare each."""
+    rng = np.random.default_rng(11)
+    mult = perturbed(6, True)
+    x = rich_operands(rng, (300, 45), mult.fmt)
+    w = rich_operands(rng, (45, 13), mult.fmt)
+    ref = ref_gemm(x, w, mult)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "N_BLOCK", 4)
+    monkeypatch.setattr(gemm, "L_BLOCK_BYTES", 64 * 4 * 4 * 3)  # 3 k per block
+    monkeypatch.setattr(gemm, "INT32_LIMIT", 1025 * 10)  # spans of 10 k (max |P| = 1025)
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
+    st, st_ref = TrivialStats(), ref_stats(x[:70], w, mult, k_tile=5)
+    np.testing.assert_array_equal(mac_gemm(x[:70], w, mult=mult, stats=st, k_tile=5), ref[:70])
+    assert st == st_ref
+
+
+# ---------------------------------------------------------------------------------------------
+# the float BLAS path: exact at the 2**24 boundary
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bits, signed", [(8, True), (8, False), (10, True), (12, True), (16, True), (16, False)])
+def test_blas_chunk_bound(bits, signed):
+    fmt = OperandFormat(bits, signed)
+    big = max(abs(fmt.lo), fmt.hi)
+    max_prod = big * big
+    for k in (1, 100, 5000, 100000):
+        dt, kc = blas_plan(max_prod, k)
+        limit = gemm.F32_EXACT if dt == np.float32 else gemm.F64_EXACT
+        assert 1 <= kc <= k
+        assert kc * max_prod <= limit
+        assert kc == k or (kc + 1) * max_prod > limit
+
+
+@pytest.mark.parametrize("bits, signed", [(8, True), (8, False), (10, True), (12, True), (16, True), (16, False)])
+def test_blas_exact_at_max_magnitude(bits, signed):
+    """Max-magnitude operands and long K: sums far beyond 2**24 stay exact."""
+    rng = np.random.default_rng(bits)
+    mult = make_multiplier("exact", bits, signed)
+    fmt = mult.fmt
+    k = 6000
+    x = np.full((4, k), fmt.hi, dtype=np.int64)  # hi is odd: odd products, odd sums
+    x[1] = rng.integers(fmt.lo, fmt.hi + 1, size=k)
+    x[2, ::2] = fmt.lo
+    x[3] = fmt.lo
+    w = np.full((k, 4), fmt.hi, dtype=np.int64)
+    w[:, 1] = rng.integers(fmt.lo, fmt.hi + 1, size=k)
+    w[::3, 2] = fmt.lo
+    w[:, 3] = fmt.lo
+    w[5, 3] = 1
+    ref = x @ w  # int64 matmul: exact
+    assert np.abs(ref).max() > 2**24
+    got = mac_gemm(x, w, mult=mult)
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_blas_naive_float32_would_fail():
+    """The test data above does break a plain float32 GEMM, so the chunking is what saves it."""
+    rng = np.random.default_rng(0)
+    x = np.full((1, 6000), 127, dtype=np.int64)
+    w = rng.integers(64, 128, size=(6000, 8))  # odd products, sums near 2**26
+    ref = x @ w
+    naive = (x.astype(np.float32) @ w.astype(np.float32)).astype(np.int64)
+    assert not np.array_equal(naive, ref)
+    np.testing.assert_array_equal(blas_gemm(x, w), ref)
+
+
+def test_blas_chunk_accumulation_paths(monkeypatch):
+    """Shrunken exactness limits force float64 chunks summed in int64: still exact."""
+    monkeypatch.setattr(gemm, "F32_EXACT", 1 << 16)
+    monkeypatch.setattr(gemm, "F64_EXACT", 1 << 20)
+    rng = np.random.default_rng(2)
+    x = rng.integers(-128, 128, size=(5, 300))
+    w = rng.integers(-128, 128, size=(300, 7))
+    assert blas_plan(128 * 128, 300) == (np.float64, 64)
+    np.testing.assert_array_equal(blas_gemm(x, w), x @ w)
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k_tile", [None, 1, 4, 7])
+@pytest.mark.parametrize(
+    "spec, bits, signed, bypass",
+    [
+        ("exact", 8, True, "none"),
+        ("exact", 4, False, "none"),
+        ("perturbed", 4, True, "none"),
+        ("perturbed", 4, True, "all"),
+        ("perturbed", 8, False, "zero"),
+        ("drum:2", 6, True, "all"),
+        ("perturbed", 12, True, "one"),  # fallback kernel
+        ("exact", 11, True, "none"),  # exact, but no table: fallback kernel for the statistics
+    ],
+)
+def test_stats_match_loop_reference(spec, bits, signed, bypass, k_tile):
+    rng = np.random.default_rng(bits + 100 * signed)
+    mult = make(spec, bits, signed)
+    bp = Bypass.parse(bypass)
+    fmt = mult.fmt
+    small = OperandFormat(bits, signed)
+    for m, k, n in ((2, 13, 3), (40, 21, 5)):  # the direct and the L-gather table kernels
+        x = rich_operands(rng, (m, k), small, 0.6)
+        w = rich_operands(rng, (k, n), small, 0.6)
+        x = np.clip(x // 8, fmt.lo, fmt.hi) if bits > 6 else x  # small values: more (d)/(e)
+        x, w = with_opposites(x, w, fmt)
+        st = TrivialStats()
+        got = mac_gemm(x, w, mult=mult, bypass=bp, stats=st, k_tile=k_tile)
+        np.testing.assert_array_equal(got, ref_gemm(x, w, mult, bp))
+        ref = ref_stats(x, w, mult, bp, k_tile)
+        assert st == ref
+    if signed and k_tile != 1:
+        assert ref.opposite > 0  # the data does exercise case (e)
+
+
+def test_stats_accumulate_and_tile_effect():
+    mult = make_multiplier("exact", 8, True)
+    x = np.array([[3, 0, 1, -1, 2, 2]])
+    w = np.array([[2], [5], [-6], [0], [4], [-4]])
+    # products 6, 0, -6, 0, 8, -8; chain: s=0 | 6 | 6 | 0 | 0 | 8
+    st = TrivialStats()
+    assert mac_gemm(x, w, mult=mult, stats=st)[0, 0] == 0
+    assert (st.macs, st.zero, st.one, st.add_zero, st.opposite) == (6, 2, 1, 4, 2)
+    # tiles of 3: chains (6, 0, -6) and (0, 8, -8): (d) at k=0, 1, 3, 4; (e) at k=2, 5
+    st2 = TrivialStats()
+    mac_gemm(x, w, mult=mult, stats=st2, k_tile=3)
+    assert (st2.add_zero, st2.opposite) == (4, 2)
+    # tiles of 2: chains (6, 0) (-6, 0) (8, -8)
+    st3 = TrivialStats()
+    mac_gemm(x, w, mult=mult, stats=st3, k_tile=2)
+    assert (st3.add_zero, st3.opposite) == (5, 1)
+    st += st2
+    assert st.macs == 12 and st.w_count == 12 and st.x_zeros == 2
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_mul_counts_brute_force(signed):
+    rng = np.random.default_rng(5)
+    fmt = OperandFormat(4, signed)
+    x = rich_operands(rng, (17, 9), fmt, 0.7)
+    w = rich_operands(rng, (9, 8), fmt, 0.7)
+    a = x[:, :, None]
+    b = w[None, :, :]
+    zero = (a == 0) | (b == 0)
+    ones = [1, -1] if signed else [1]
+    one = ~zero & (np.isin(a, ones) | np.isin(b, ones))
+    assert mul_counts(x, w, tuple(ones)) == (int(zero.sum()), int(one.sum()), int((x == 0).sum()))
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------------------
+def test_bad_input():
+    mult = make_multiplier("exact", 8, True)
+    x = np.zeros((2, 3), np.int64)
+    w = np.zeros((3, 4), np.int64)
+    with pytest.raises(AxmacError, match="do not match"):
+        mac_gemm(x, w.T, mult=mult)
+    with pytest.raises(AxmacError, match="2-D"):
+        mac_gemm(x[0], w, mult=mult)
+    with pytest.raises(AxmacError, match="integer"):
+        mac_gemm(x.astype(float), w, mult=mult)
+    with pytest.raises(SpecError, match="out of range"):
+        mac_gemm(x + 128, w, mult=mult)
+    with pytest.raises(SpecError, match="out of range"):
+        mac_gemm(x, w - 129, mult=make_multiplier("exact", 8, True))
+    with pytest.raises(AxmacError, match="k_tile"):
+        mac_gemm(x, w, mult=mult, k_tile=0)
+    with pytest.raises(AxmacError, match="Multiplier"):
+        mac_gemm(x, w, mult="exact")
+    with pytest.raises(AxmacError, match="Bypass"):
+        mac_gemm(x, w, mult=mult, bypass="all")
+    with pytest.raises(AxmacError, match="TrivialStats"):
+        mac_gemm(x, w, mult=mult, stats={})
+
+
+def test_empty_shapes():
+    mult = perturbed(6, True)
+    for m, k, n in ((0, 3, 2), (2, 0, 3), (2, 3, 0)):
+        st = TrivialStats()
+        got = mac_gemm(np.zeros((m, k), np.int64), np.ones((k, n), np.int64), mult=mult, stats=st)
+        assert got.shape == (m, n) and not got.any()
+        assert st.macs == 0
