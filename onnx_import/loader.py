@@ -200,12 +200,45 @@ def _fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> None:
 
 
 def _infer(proto):
+    """ONNX shape inference, plus the output types of com.microsoft.QGemm (onnx has no schema for it)."""
     import onnx
 
-    try:
-        return onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
-    except Exception as e:  # noqa: BLE001
-        raise AxmacError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}") from e
+    for _ in range(1 + sum(n.op_type == "QGemm" for n in proto.graph.node)):
+        try:
+            proto = onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
+        except Exception as e:  # noqa: BLE001
+            raise AxmacError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}") from e
+        if not _annotate_qgemm(proto):
+            break
+    return proto
+
+
+def _annotate_qgemm(proto) -> bool:
+    """Add value_info for QGemm outputs whose input shapes are known; True when something was added."""
+    from onnx import helper
+
+    g = proto.graph
+    shapes, types = _static_shapes(proto), _elem_types(proto)
+    known = {vi.name for vi in list(g.value_info) + list(g.output) if vi.type.tensor_type.elem_type}
+    added = False
+    for n in g.node:
+        if n.op_type != "QGemm" or n.domain != "com.microsoft" or n.output[0] in known:
+            continue
+        a, b = shapes.get(n.input[0]), shapes.get(n.input[3]) if len(n.input) > 3 else None
+        if a is None or b is None or len(a) != 2 or len(b) != 2:
+            continue
+        attrs = _attrs(n)
+        m = a[1] if attrs.get("transA", 0) else a[0]
+        nn = b[0] if attrs.get("transB", 0) else b[1]
+        if len(n.input) > 8 and n.input[8]:
+            etype = types.get(n.input[8], 0)
+        else:
+            etype = 1  # float
+        if not etype:
+            continue
+        g.value_info.append(helper.make_tensor_value_info(n.output[0], etype, [m, nn]))
+        added = True
+    return added
 
 
 def _static_shapes(proto) -> dict[str, tuple[int, ...]]:
@@ -416,9 +449,12 @@ class _Converter:
         for i, node in enumerate(self.g.node):
             if i in self.skip:
                 continue
+            op = node.op_type
+            if node.domain == "com.microsoft" and op == "QGemm":
+                self.items.append(self.qgemm_op(node, i))
+                continue
             if node.domain not in ("", "ai.onnx"):
                 raise AxmacError(f"unsupported operator {node.domain}.{node.op_type} (node {node.name!r})")
-            op = node.op_type
             if op == "Constant":
                 continue  # folded already
             if op in ("ConvInteger", "MatMulInteger"):
@@ -535,6 +571,45 @@ class _Converter:
                         w_zero_point=w_zp, bias=bias, x_scale=float(np.float32(x_scale.reshape(()))),
                         w_scale=np.asarray(w_scale, np.float32), source=node.op_type, **conv)
 
+    def qgemm_op(self, node, i) -> MacLayer:
+        """com.microsoft.QGemm (onnxruntime's QOperator Gemm): QLinear operands, int32 bias ``C``.
+
+        Output scale as onnxruntime computes it: ``float32(alpha * a_scale * b_scale[n])``, then
+        ``/ y_scale`` when there is one; requantized when ``y_zero_point`` is given, else float.
+        """
+        a = _attrs(node)
+        x = node.input[0]
+        x_dtype = self.dtype_of(x)
+        x_scale = self.const(node, 1, "a_scale")
+        if x_scale.size != 1:
+            raise AxmacError(f"QGemm node {node.name!r}: only a scalar input scale is supported")
+        x_zp = self._x_zp(node, self._zp(node, 2, "a_zero_point", x_dtype))
+        w = self._int_weight(node, self.const(node, 3, "weight"), "gemm")
+        if a.get("transB", 0):
+            w = w.T
+        if a.get("transA", 0):
+            x = self._transposed_input(node, i, x)
+        n_out = w.shape[1]
+        w_scale = self._per_channel(node, self.const(node, 4, "b_scale"), n_out, "b_scale").astype(np.float32)
+        w_zp = self._weight_zp(node, self._zp(node, 5, "b_zero_point", w.dtype), n_out)
+        bias = None
+        if len(node.input) > 6 and node.input[6]:
+            bias = self._bias_vector(node, self.const(node, 6, "C").astype(np.int64), n_out).astype(np.int64)
+        scale = (np.float32(a.get("alpha", 1.0)) * np.float32(x_scale.reshape(()))) * w_scale
+        has_y_scale = len(node.input) > 7 and node.input[7]
+        if has_y_scale:
+            scale = scale / np.float32(self.const(node, 7, "y_scale").reshape(()))
+        scale = scale.astype(np.float32)
+        if len(node.input) > 8 and node.input[8]:
+            y_zp = self.const(node, 8, "y_zero_point")
+            out = OutputStage("requant", scale=scale, zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
+        else:
+            out = OutputStage("dequant", scale=scale, dtype=np.dtype(np.float32))
+        return MacLayer(name=self.uname(node, i), kind="gemm", x=x, y=node.output[0], weight=w,
+                        operand=self._fmt(x_dtype, x_zp, w, w_zp, "gemm"), output=out, x_zero_point=x_zp,
+                        w_zero_point=w_zp, bias=bias, x_scale=float(np.float32(x_scale.reshape(()))),
+                        w_scale=w_scale, source="com.microsoft.QGemm")
+
     # -- float / QDQ forms ------------------------------------------------------------------------------
     def _dq(self, tensor):
         """The DequantizeLinear node producing ``tensor`` (or None)."""
@@ -601,6 +676,15 @@ class _Converter:
         b = np.zeros(w.shape[0]) if bias is None else bias.reshape(-1)
         return w * f[:, None, None, None], (b - mean) * f + beta
 
+    def _transposed_input(self, node, i, x) -> str:
+        """Gemm ``transA``: a Transpose node feeding the MAC layer; returns the transposed tensor's name."""
+        xt = f"{x}::transposed_for_{node.name or i}"
+        self.items.append(Node(f"{node.name or node.op_type + '_' + str(i)}::transA", "Transpose", [x], [xt],
+                               {"perm": [1, 0]}))
+        if x in self.shapes:
+            self.shapes[xt] = tuple(reversed(self.shapes[x]))
+        return xt
+
     def _gemm_form(self, node, i, a, w, bias, x):
         """(K, N) weight, per-N bias, MAC input (transA -> Transpose node), alpha (for Gemm)."""
         op = node.op_type
@@ -610,11 +694,7 @@ class _Converter:
             if a.get("transB", 0):
                 w = w.T
             if a.get("transA", 0):
-                xt = f"{x}__transposed_{self.uname(node, i)}"
-                self.items.append(Node(f"{node.name or 'Gemm'}_transA_{i}", "Transpose", [x], [xt], {"perm": [1, 0]}))
-                if x in self.shapes:
-                    self.shapes[xt] = tuple(reversed(self.shapes[x]))
-                x = xt
+                x = self._transposed_input(node, i, x)
             if bias is not None:
                 bias = beta * bias
         if w.ndim != 2:
@@ -650,12 +730,7 @@ class _Converter:
             if op == "Gemm":
                 alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
                 if a.get("transA", 0):
-                    xt = f"{x}__transposed_{node.name or i}"
-                    self.items.append(Node(f"{node.name or 'Gemm'}_transA_{i}", "Transpose", [x], [xt],
-                                           {"perm": [1, 0]}))
-                    if x in self.shapes:
-                        self.shapes[xt] = tuple(reversed(self.shapes[x]))
-                    x = xt
+                    x = self._transposed_input(node, i, x)
                 if a.get("transB", 0):
                     w, transposed = w.T, True
             out_axis = 1 if not transposed else 0  # axis of the original weight that holds N
@@ -712,6 +787,31 @@ class _Converter:
         return MacLayer(name=self.uname(node, i), kind=kind, x=x, y=y, weight=w, output=out,
                         operand=self._fmt(x_dtype, x_zp, w, w_zp, kind), x_zero_point=x_zp, w_zero_point=w_zp,
                         bias=bias, x_scale=float(xs32), w_scale=w_scale, source=src, **conv)
+
+
+def _batch_polymorphic_reshapes(nodes, shapes, constants) -> None:
+    """Let constant Reshape targets follow the batch size.
+
+    Import fixes the batch (a symbolic one defaults to 1) and folds shape computations, so a
+    PyTorch-style ``x.view(x.size(0), -1)`` becomes ``Reshape(x, [1, -1])``. When the target's
+    first entry equals the input's leading dim it is replaced by ``0`` ("copy that dim", ONNX
+    Reshape with ``allowzero=0``): identical at the imported batch size, and right for any other
+    batch the golden engine runs.
+    """
+    for n in nodes:
+        if not isinstance(n, Node) or n.op_type != "Reshape" or n.attrs.get("allowzero", 0):
+            continue
+        if len(n.inputs) < 2 or n.inputs[1] not in constants or n.inputs[0] not in shapes:
+            continue
+        target = np.asarray(constants[n.inputs[1]]).astype(np.int64)
+        src = shapes[n.inputs[0]]
+        if target.ndim != 1 or not target.size or not src or target[0] != src[0] or target[0] == 0:
+            continue
+        new = target.copy()
+        new[0] = 0
+        name = f"{n.inputs[1]}::batch_polymorphic"
+        constants[name] = new
+        n.inputs = [n.inputs[0], name, *n.inputs[2:]]
 
 
 def _prune(nodes, outputs: set[str]) -> list:
@@ -793,6 +893,7 @@ def load_model(model, *, quant=None, calibration: dict | None = None, input_shap
             raise AxmacError(f"cannot infer a static shape for graph output {o.name!r}")
         outputs.append(TensorInfo(o.name, conv.shapes[o.name], _np_dtype(o.type.tensor_type.elem_type)))
     nodes = _prune(items, {o.name for o in g.output})
+    _batch_polymorphic_reshapes(nodes, conv.shapes, constants)
     # new tensors made by quantization keep the shape of what they came from
     shapes = dict(conv.shapes)
     for n in nodes:

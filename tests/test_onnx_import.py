@@ -228,6 +228,37 @@ def test_qlinear_matmul_vs_onnxruntime():
     assert np.abs(got.astype(int) - ReferenceEvaluator(model).run(None, {"a": a})[0].astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("requant", [True, False])
+@pytest.mark.parametrize("trans_a,trans_b,alpha", [(0, 0, 1.0), (1, 1, 1.0), (0, 1, 0.75)])
+def test_qgemm_microsoft_vs_onnxruntime(requant, trans_a, trans_b, alpha):
+    """com.microsoft.QGemm, as onnxruntime's QOperator quantizer writes it."""
+    m, k, n = 4, 20, 6
+    a = RNG.integers(0, 256, (k, m) if trans_a else (m, k)).astype(np.uint8)
+    b = RNG.integers(-127, 128, (n, k) if trans_b else (k, n)).astype(np.int8)
+    c = RNG.integers(-3000, 3000, n).astype(np.int32)
+    inits = [nh.from_array(np.array(0.02, np.float32), "as"), nh.from_array(np.array(120, np.uint8), "az"),
+             nh.from_array(b, "b"), nh.from_array(RNG.uniform(0.001, 0.01, n).astype(np.float32), "bs"),
+             nh.from_array(np.zeros(n, np.int8), "bz"), nh.from_array(c, "c"),
+             nh.from_array(np.array(0.07, np.float32), "ys"), nh.from_array(np.array(128, np.uint8), "yz")]
+    ins = ["a", "as", "az", "b", "bs", "bz", "c"] + (["ys", "yz"] if requant else [])
+    node = h.make_node("QGemm", ins, ["y"], name="qg", domain="com.microsoft", transA=trans_a, transB=trans_b,
+                       alpha=alpha)
+    g = h.make_graph([node], "t", [h.make_tensor_value_info("a", T.UINT8, list(a.shape))],
+                     [h.make_tensor_value_info("y", T.UINT8 if requant else T.FLOAT, [m, n])], inits)
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)],
+                         ir_version=10)
+    net = load_model(model)
+    layer = only_mac(net)
+    assert layer.source == "com.microsoft.QGemm" and layer.weight.shape == (k, n)
+    assert layer.output.kind == ("requant" if requant else "dequant")
+    got = ref_mac(layer, a.T if trans_a else a)
+    expect = ort_run(model, {"a": a})[0]
+    if requant:
+        assert np.abs(got.astype(int) - expect.astype(int)).max() <= 1 and np.mean(got == expect) > 0.9
+    else:
+        np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-6)
+
+
 # -- QDQ graphs ---------------------------------------------------------------------------------------------
 def qdq_conv_model(with_q: bool, per_channel: bool):
     m, c = 4, 3
@@ -401,11 +432,19 @@ def test_constant_folding_of_shape_chain():
     ops = [n.op_type if isinstance(n, Node) else "MAC" for n in net.nodes]
     assert ops == ["Reshape", "Mul", "QuantizeLinear", "MAC"]
     reshape = net.nodes[0]
-    assert np.array_equal(net.constants[reshape.inputs[1]], [1, -1])  # batch defaulted to 1
+    # folded to [1, -1] (batch defaulted to 1), then made batch-polymorphic: 0 copies the batch dim
+    assert np.array_equal(net.constants[reshape.inputs[1]], [0, -1])
     assert float(net.constants["c"]) == 2.0
     assert net.inputs[0].shape == (1, 3, 4, 4) and net.outputs[0].shape == (1, 4)
     net = load_model(model, shapes_only=True, input_shapes=["x=5x3x4x4"])
-    assert np.array_equal(net.constants[net.nodes[0].inputs[1]], [5, -1])
+    assert np.array_equal(net.constants[net.nodes[0].inputs[1]], [0, -1])
+    assert net.shapes[net.nodes[0].outputs[0]] == (5, 48)
+    x = RNG.normal(size=(7, 3, 4, 4)).astype(np.float32)
+    reshape_model = make_model([h.make_node("Reshape", ["x", "s"], ["y"])],
+                               [h.make_tensor_value_info("x", T.FLOAT, [7, 3, 4, 4])],
+                               [h.make_tensor_value_info("y", T.FLOAT, None)],
+                               [nh.from_array(net.constants[net.nodes[0].inputs[1]], "s")])
+    assert ReferenceEvaluator(reshape_model).run(None, {"x": x})[0].shape == (7, 48)
     assert net.mac_layers[0].gemm_dims(net.shapes[net.mac_layers[0].x]) == (1, 5, 48, 4)
 
 
