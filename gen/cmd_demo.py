@@ -1,0 +1,114 @@
+"""``axmac demo``: the characterization table of every multiplier family (``make demo`` runs it).
+
+One row per family at 8-bit signed operands: ``exact``, ``trunc:2``, ``bam:6``, ``mitchell``,
+``mitchw:4``, ``drum:4``, ``lut:`` (a product table the demo writes from DRUM-4, so the row must
+equal DRUM-4's error figures) and ``verilog:`` (a small Verilog multiplier the demo writes: the exact
+product with its 4 low bits cleared). Each row has the exhaustive error metrics and the hardware
+figures (Yosys generic gates / transistors, iCE40 LUT4s and Fmax). Hardware results are cached
+(``build/synth_cache``): the first run synthesises every design (about a minute), later runs
+take seconds. A family that is not available yet (or fails) is listed with a note, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+DEMO_SPECS = ("exact", "trunc:2", "bam:6", "mitchell", "mitchw:4", "drum:4", "lut", "verilog")
+DEMO_BITS = 8
+DEMO_SIGNED = True
+
+#: the demo's Verilog multiplier (written to build/demo/): exact product, 4 low bits cleared.
+DEMO_VERILOG = """\
+// axmac demo: an 8x8 signed multiplier whose 4 least significant product bits are forced to 0.
+module demo_mul8 (
+    input  signed [7:0]  a,
+    input  signed [7:0]  b,
+    output signed [15:0] p
+);
+    wire signed [15:0] full = a * b;
+    assign p = {full[15:4], 4'b0000};
+endmodule
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("demo", help="characterization table of every multiplier family (error, area, Fmax)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--no-hw", dest="hw", action="store_false", help="error metrics only (no Yosys / nextpnr)")
+    p.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    p.add_argument("--out-dir", default=None, help="where the demo's lut/verilog files go (default build/demo)")
+    p.set_defaults(func=cmd_demo)
+
+
+def _demo_files(out_dir: Path) -> dict[str, str]:
+    """Write the lut table (from DRUM-4) and the Verilog multiplier; return the specs naming them."""
+    import numpy as np
+
+    from ..golden.multipliers import make_multiplier
+    from ..util import atomic_output
+
+    specs = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        drum = make_multiplier("drum:4", DEMO_BITS, DEMO_SIGNED)
+    except Exception as e:  # noqa: BLE001 - DRUM not available yet: the lut row says why
+        specs["lut"] = f"!lut row needs drum:4 ({e})"
+    else:
+        path = out_dir / f"drum4_s{DEMO_BITS}.npy"
+        with atomic_output(path, "wb") as f:
+            np.save(f, drum.table())
+        specs["lut"] = f"lut:{path}"
+    vpath = out_dir / "demo_mul8.v"
+    if not vpath.is_file() or vpath.read_text() != DEMO_VERILOG:
+        with atomic_output(vpath) as f:
+            f.write(DEMO_VERILOG)
+    specs["verilog"] = f"verilog:{vpath}:demo_mul8"
+    return specs
+
+
+def cmd_demo(args) -> int:
+    from tqdm import tqdm
+
+    from ..errors import AxmacError
+    from ..golden.multipliers import make_multiplier
+    from .cmd_multipliers import _jsonable, characterize, format_table
+    from .synth import BUILD_ROOT
+
+    out_dir = Path(args.out_dir) if args.out_dir else BUILD_ROOT / "demo"
+    files = _demo_files(out_dir)
+    rows, notes = [], []
+    bar = tqdm(DEMO_SPECS, desc="characterizing", unit="multiplier", file=sys.stderr, disable=None, leave=False)
+    for name in bar:
+        spec = files.get(name, name)
+        label = name if name not in files else f"{name}:{Path(spec.split(':', 1)[1].split(':')[0]).name}"
+        bar.set_postfix_str(label)
+        if spec.startswith("!"):
+            rows.append({"spec": label})
+            notes.append(f"{name}: {spec[1:]}")
+            continue
+        try:
+            model = make_multiplier(spec, DEMO_BITS, DEMO_SIGNED)
+            res = characterize(model, hw=args.hw)
+        except AxmacError as e:  # a family still missing or failing: note it, keep going
+            rows.append({"spec": label})
+            notes.append(f"{label}: {e}")
+            continue
+        res["spec"] = label
+        if res["hw_note"]:
+            notes.append(f"{label}: {res['hw_note']}")
+        rows.append(res)
+    bar.close()
+    if args.json:
+        print(json.dumps(_jsonable([{k: v for k, v in r.items() if k != "hw"} for r in rows]), indent=1))
+        return 0
+    print(f"Multipliers, {DEMO_BITS}-bit {'signed' if DEMO_SIGNED else 'unsigned'} operands: error over all "
+          f"{1 << 2 * DEMO_BITS} operand pairs: MAE / WCE in product LSBs; MRED / WCRE = mean / max "
+          "|approx - a*b| / |a*b|; bias = mean (approx - a*b) / (a*b); EP = error probability")
+    print("hardware: generic = Yosys gates (2-input + MUX + NOT) and CMOS transistor estimate of the "
+          "combinational multiplier; LUT4 / Fmax = iCE40 hx8k via nextpnr, inputs and outputs registered\n")
+    print(format_table(rows))
+    for n in notes:
+        print(f"  note: {n}")
+    return 0

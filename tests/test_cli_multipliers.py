@@ -1,0 +1,148 @@
+"""gen/cmd_multipliers.py and gen/cmd_demo.py: ``axmac multipliers list | characterize`` and ``axmac demo``."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from axmac.gen.cli import main
+from axmac.golden.metrics import METRIC_KEYS, error_metrics
+from axmac.golden.multipliers import families, make_multiplier
+
+
+def _run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _bad(capsys, *argv):
+    rc, out, err = _run(capsys, *argv)
+    assert rc == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("axmac: error: "), err
+    assert "Traceback" not in err + out
+    return lines[0]
+
+
+def test_list_names_every_family(capsys):
+    rc, out, _ = _run(capsys, "multipliers", "list")
+    assert rc == 0
+    listed = [ln.split()[0].split(":")[0] for ln in out.strip().splitlines()]
+    assert sorted(listed) == sorted(families())
+    rc, out, _ = _run(capsys, "multipliers", "list", "--json")
+    rows = json.loads(out)
+    assert sorted(r["family"] for r in rows) == sorted(families())
+    assert {r["family"]: r["param"] for r in rows}["exact"] is None
+
+
+@pytest.mark.parametrize("spec,bits,sign", [("exact", 6, "--signed"), ("trunc:2", 7, "--unsigned"),
+                                            ("mitchell", 8, "--signed"), ("drum:4", 12, "--unsigned")])
+def test_characterize_json_equals_golden_metrics(capsys, spec, bits, sign):
+    rc, out, _ = _run(capsys, "multipliers", "characterize", spec, "--bits", str(bits), sign, "--json", "--no-hw",
+                      "--samples", "20000", "--seed", "5")
+    assert rc == 0
+    got = json.loads(out)
+    ref = error_metrics(make_multiplier(spec, bits, sign == "--signed"), samples=20000, seed=5)
+    for k in METRIC_KEYS:
+        assert got[k] == pytest.approx(ref[k], rel=1e-12), k
+    for k in ("pairs", "exhaustive", "bits", "signed", "spec"):
+        assert got[k] == ref[k], k
+    assert got["exhaustive"] == (bits <= 10)
+    assert got["gates"] is None and got["hw"] is None
+
+
+def test_characterize_text(capsys):
+    rc, out, _ = _run(capsys, "multipliers", "characterize", "exact", "--bits", "5", "--no-hw")
+    assert rc == 0 and "exact  5-bit signed  (exhaustive, 1024 pairs)" in out and "MAE 0" in out
+
+
+@pytest.mark.synth
+def test_characterize_with_hardware(capsys):
+    rc, out, _ = _run(capsys, "multipliers", "characterize", "exact", "--bits", "4", "--json")
+    assert rc == 0
+    got = json.loads(out)
+    assert got["gates"] > 16 and got["transistors"] > got["gates"]
+    assert got["lut4"] > 0 and got["lc"] >= got["lut4"] and got["fmax_mhz"] > 0
+    assert got["hw"]["generic"]["registered"] is False and got["hw"]["ice40"]["dff"] == 16
+    rc, out, _ = _run(capsys, "multipliers", "characterize", "exact", "--bits", "4", "--json", "--target", "generic")
+    got = json.loads(out)
+    assert got["gates"] > 16 and got["lut4"] is None and set(got["hw"]) == {"generic"}
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["foo"], "unknown multiplier family 'foo'"),
+    (["trunc:x"], "integer"),
+    (["trunc"], "needs a parameter"),
+    (["exact:3"], "takes no parameter"),
+    (["exact", "--bits", "1"], "out of range"),
+    (["exact", "--bits", "17"], "out of range"),
+    (["exact", "--bits", "eight"], "invalid int"),
+    (["exact", "--samples", "0"], "--samples"),
+    (["lut:/nonexistent/table.npy"], "not found"),
+])
+def test_characterize_bad_input(capsys, argv, needle):
+    line = _bad(capsys, "multipliers", "characterize", *argv, "--no-hw")
+    assert needle in line
+
+
+def test_characterize_bad_lut_files(capsys, tmp_path):
+    text = tmp_path / "text.npy"
+    text.write_text("not a numpy file\n")
+    assert "cannot read" in _bad(capsys, "multipliers", "characterize", f"lut:{text}", "--no-hw")
+    rect = tmp_path / "rect.npy"
+    np.save(rect, np.zeros((256, 128), dtype=np.int64))
+    assert "square" in _bad(capsys, "multipliers", "characterize", f"lut:{rect}", "--no-hw")
+    small = tmp_path / "small.npy"
+    np.save(small, np.zeros((16, 16), dtype=np.int64))
+    assert "operand width is 8" in _bad(capsys, "multipliers", "characterize", f"lut:{small}", "--no-hw")
+    big = tmp_path / "big.npy"
+    np.save(big, np.full((16, 16), 1000, dtype=np.int64))
+    assert "outside" in _bad(capsys, "multipliers", "characterize", f"lut:{big}", "--bits", "4", "--no-hw")
+
+
+def test_lut_of_a_table_has_that_multipliers_metrics(capsys, tmp_path):
+    path = tmp_path / "bam.npy"
+    np.save(path, make_multiplier("bam:5", 6, True).table())
+    rc, out, _ = _run(capsys, "multipliers", "characterize", f"lut:{path}", "--bits", "6", "--json", "--no-hw")
+    got = json.loads(out)
+    ref = error_metrics(make_multiplier("bam:5", 6, True))
+    assert rc == 0 and all(got[k] == ref[k] for k in METRIC_KEYS)
+
+
+def test_demo_rows(capsys, tmp_path):
+    rc, out, err = _run(capsys, "demo", "--no-hw", "--json", "--out-dir", str(tmp_path))
+    assert rc == 0, err
+    rows = {r["spec"].split(":")[0]: r for r in json.loads(out)}
+    assert set(rows) == {"exact", "trunc", "bam", "mitchell", "mitchw", "drum", "lut", "verilog"}
+    assert all(rows["exact"][k] == 0 for k in METRIC_KEYS)
+    # the lut row is DRUM-4's own table: identical figures
+    assert all(rows["lut"][k] == rows["drum"][k] for k in METRIC_KEYS)
+    # the demo Verilog clears the 4 low bits of the exact product: error in (-16, 0], two's complement
+    e = np.outer(np.arange(-128, 128), np.arange(-128, 128))
+    approx = e & ~15
+    assert rows["verilog"]["wce"] == np.abs(approx - e).max() == 15
+    assert rows["verilog"]["mae"] == pytest.approx(np.abs(approx - e).mean(), rel=1e-12)
+    assert all(r["exhaustive"] and r["pairs"] == 65536 for r in rows.values())
+
+
+def test_demo_text(capsys, tmp_path):
+    rc, out, _ = _run(capsys, "demo", "--no-hw", "--out-dir", str(tmp_path))
+    assert rc == 0
+    header = next(ln for ln in out.splitlines() if ln.startswith("spec"))
+    assert header.split()[:3] == ["spec", "MAE", "WCE"]
+    assert sum(ln.startswith(("exact ", "drum:4 ", "mitchell ")) for ln in out.splitlines()) == 3
+
+
+def test_subprocess_exit_codes():
+    exe = Path(sys.executable).parent / "axmac"
+    ok = subprocess.run([exe, "multipliers", "list"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "exact" in ok.stdout
+    bad = subprocess.run([exe, "multipliers", "characterize", "nosuch:3", "--no-hw"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == ["axmac: error: unknown multiplier family 'nosuch' (known: "
+                                               + ", ".join(sorted(families())) + ")"]
