@@ -516,3 +516,74 @@ def test_corrupt_and_truncated_files(tmp_path):
         one_line(e)
     with pytest.raises(AxmacError):
         load_model(12)
+
+
+# -- ONNX's own backend test cases (rebuilt in memory, offline) ----------------------------------------------
+BACKEND_CASES = ["test_convinteger_without_padding", "test_convinteger_with_padding", "test_matmulinteger",
+                 "test_qlinearconv", "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_2D_int8_float32"]
+#: a 3-D constant B is a batch of weight matrices, not one weight of the array: refused clearly
+BACKEND_REFUSED = ["test_qlinearmatmul_3D_uint8_float32", "test_qlinearmatmul_3D_int8_float32"]
+
+
+@pytest.fixture(scope="module")
+def backend_cases():
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {c.name: c for c in collect_testcases(None) if c.name in BACKEND_CASES + BACKEND_REFUSED}
+
+
+@pytest.mark.parametrize("name", BACKEND_CASES + BACKEND_REFUSED)
+def test_onnx_backend_cases(backend_cases, name):
+    """The published inputs/outputs of ONNX's node tests; every input but the first becomes a constant."""
+    case = backend_cases[name]
+    model = onnx.ModelProto()
+    model.CopyFrom(case.model)
+    model.ir_version = 10
+    inputs, (expected,) = case.data_sets[0]
+    g = model.graph
+    names = [i.name for i in g.input]
+    for nm, v in zip(names[1:], inputs[1:], strict=True):
+        g.initializer.append(nh.from_array(np.asarray(v), nm))
+    del g.input[1:]
+    if name in BACKEND_REFUSED:
+        with pytest.raises(AxmacError, match="only 2-D constant weights"):
+            load_model(model)
+        return
+    layer = only_mac(load_model(model))
+    got = ref_mac(layer, np.asarray(inputs[0]))
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.abs(got.astype(np.int64) - expected.astype(np.int64)).max() <= (1 if "qlinear" in name else 0)
+
+
+# -- whole models quantized by onnxruntime, executed by the golden engine -----------------------------------
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_onnxruntime_quantized_model_bit_exact(tmp_path, fmt):
+    """onnxruntime's own static quantization of the bundled digits CNN: the imported Network, run by
+    the golden engine with exact multipliers, equals onnxruntime's integer execution bit for bit."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from axmac.gen.datasets import load_dataset
+    from axmac.golden.engine import run_network
+
+    x_test, _, x_cal = load_dataset("digits")
+    x_test = x_test[:200]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"input": x_cal[i:i + 1]} for i in range(50)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    out = tmp_path / "q.onnx"
+    quantize_static("models/digits_cnn.onnx", str(out), Reader(), quant_format=getattr(QuantFormat, fmt),
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+    net = load_model(out)
+    assert len(net.mac_layers) == 3
+    expect = ort_run(onnx.load(out), {"input": x_test}, optimize=True)[0]
+    got, _ = run_network(net, {"input": x_test}, stats=False)
+    assert np.array_equal(got[net.outputs[0].name], expect)
