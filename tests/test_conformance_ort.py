@@ -1,0 +1,112 @@
+"""Bundled LeNet-5 quantized by onnxruntime (``quantize_static``), executed by the golden engine.
+
+Four int8 models: QOperator and QDQ formats, per-tensor and per-channel weights, calibrated
+with a ``CalibrationDataReader`` over the 200 calibration images (training split). On the 1000
+MNIST test images the engine's ``exact`` outputs must equal onnxruntime's (graph optimizations
+disabled) bit for bit, or differ by at most 1 LSB of the output scale in at most 0.1% of the
+elements: onnxruntime runs a QDQ graph as float Conv/Gemm between Dequantize/Quantize, whose
+float32 sums can round a requantized value differently from the integer accumulator. The
+figures are printed (``pytest -s``). Top-1 accuracy of each int8 model must be within 0.5
+percentage points of the float model's (onnxruntime).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from axmac.gen.datasets import default_model, load_dataset
+from axmac.golden.engine import run_network
+from axmac.onnx_import.loader import load_model
+
+VARIANTS = [("QOperator", False), ("QOperator", True), ("QDQ", False), ("QDQ", True)]
+
+
+def _session(path):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y, calib = load_dataset("mnist")
+    float_logits = _session(default_model("mnist")).run(None, {"input": x})[0]
+    return x, y, calib, float_logits
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory, data):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    _, _, calib, _ = data
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"input": calib[i:i + 50]} for i in range(0, len(calib), 50)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    out = {}
+    d = tmp_path_factory.mktemp("ortq")
+    logging.disable(logging.WARNING)  # the quantizer's advice to pre-process the model
+    try:
+        for fmt, per_channel in VARIANTS:
+            path = d / f"lenet_{fmt}_{'pc' if per_channel else 'pt'}.onnx"
+            quantize_static(str(default_model("mnist")), str(path), Reader(), quant_format=getattr(QuantFormat, fmt),
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
+            out[(fmt, per_channel)] = path
+    finally:
+        logging.disable(logging.NOTSET)
+    return out
+
+
+def _output_scale(net) -> float:
+    """Scale of the graph output's final DequantizeLinear (one LSB of the int8 logits)."""
+    last = [n for n in net.nodes if getattr(n, "op_type", "") == "DequantizeLinear"
+            and n.outputs[0] == net.outputs[0].name]
+    assert len(last) == 1
+    return float(np.asarray(net.constants[last[0].inputs[1]]))
+
+
+@pytest.mark.parametrize("fmt,per_channel", VARIANTS, ids=[f"{f}-{'pc' if p else 'pt'}" for f, p in VARIANTS])
+def test_exact_engine_vs_onnxruntime(quantized, data, fmt, per_channel):
+    x, y, _, float_logits = data
+    path = quantized[(fmt, per_channel)]
+    want = _session(path).run(None, {"input": x})[0]
+    net = load_model(path)
+    assert len(net.mac_layers) == 5  # int8 operands; centered activations (zero point != 0) may need 9 bits
+    out, rep = run_network(net, {"input": x}, stats=False)
+    got = out[net.outputs[0].name]
+    lsb = _output_scale(net)
+    diff = np.rint(np.abs(got.astype(np.float64) - want) / lsb)
+    n_diff = int(np.count_nonzero(got != want))
+    acc, acc_ort, acc_float = ((a.argmax(1) == y).mean() for a in (got, want, float_logits))
+    print(f"\n{fmt:9s} {'per-channel' if per_channel else 'per-tensor '}: {n_diff} of {got.size} logits differ "
+          f"({100 * n_diff / got.size:.3f}%), max {int(diff.max())} LSB; top-1 axmac {acc:.4f}, "
+          f"onnxruntime {acc_ort:.4f}, float {acc_float:.4f}; operands "
+          f"{', '.join(str(layer.operand) for layer in net.mac_layers)}")
+    assert diff.max() <= 1
+    assert n_diff <= 0.001 * got.size
+    if fmt == "QOperator":  # integer kernels on both sides: identical
+        assert n_diff == 0
+    assert abs(acc - acc_float) <= 0.005
+    # the product-table path (statistics on) gives the same integers on a slice
+    out_t, _ = run_network(net, {"input": x[:100]}, stats=True)
+    np.testing.assert_array_equal(out_t[net.outputs[0].name], got[:100])
+
+
+def test_axmac_quantized_lenet_accuracy(data):
+    """The float model quantized by axmac itself (int8, per-channel, max calibration)."""
+    x, y, calib, float_logits = data
+    net = load_model(default_model("mnist"), calibration={"input": calib})
+    out, _ = run_network(net, {"input": x}, stats=False)
+    acc = (out["logits"].argmax(1) == y).mean()
+    acc_float = (float_logits.argmax(1) == y).mean()
+    print(f"\naxmac int8: top-1 {acc:.4f}, float {acc_float:.4f}")
+    assert abs(acc - acc_float) <= 0.005
