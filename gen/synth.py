@@ -42,7 +42,7 @@ from amaranth.lib import wiring
 
 from ..errors import AxmacError
 from ..util import atomic_output
-from .verilog import collect_extra_sources, to_verilog
+from .verilog import collect_extra_sources, write_design
 
 TARGETS = ("generic", "ice40")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
@@ -75,6 +75,10 @@ class RegisteredWrapper(wiring.Component):
     @property
     def extra_sources(self):
         return collect_extra_sources(self.inner)
+
+    @property
+    def extra_verilog(self):
+        return dict(getattr(self.inner, "extra_verilog", None) or {})
 
     def elaborate(self, platform):
         m = Module()
@@ -290,7 +294,8 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
     Parameters
     ----------
     component : amaranth.lib.wiring.Component
-        Any component; its ``extra_sources`` (external Verilog) are synthesised with it.
+        Any component; its ``extra_sources`` / ``extra_verilog`` (external Verilog, see
+        :func:`axmac.gen.verilog.write_design`) are synthesised with it.
     top : str
         Name of the top module in the generated Verilog.
     target : {"generic", "ice40"}
@@ -310,14 +315,11 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
     if target not in TARGETS:
         raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")
     design = RegisteredWrapper(component) if registered else component
-    text = to_verilog(design, top)
-    extra = [Path(p).resolve() for p in collect_extra_sources(design)]
     BUILD_ROOT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_ROOT) as tmp:
-        main = Path(tmp) / f"{top}.v"
-        main.write_text(text)
-        res = synth_sources([main, *dict.fromkeys(extra)], top, target=target, freq_mhz=freq_mhz, seed=seed,
-                            cache=cache, timeout=timeout)
+        sources = write_design(design, top, tmp)
+        res = synth_sources(sources, top, target=target, freq_mhz=freq_mhz, seed=seed, cache=cache,
+                            timeout=timeout)
     res["registered"] = bool(registered)
     return res
 
