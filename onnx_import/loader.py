@@ -470,7 +470,11 @@ class _Converter:
                 raise AxmacError(f"BatchNormalization node {node.name!r} does not follow a float Conv it can be "
                                  "folded into (unsupported)")
             elif op in NODE_OPS:
-                self.items.append(Node(self.uname(node, i), op, list(node.input), list(node.output), _attrs(node)))
+                attrs = _attrs(node)
+                if op == "Resize" and attrs.get("mode", "nearest") != "nearest":
+                    raise AxmacError(f"unsupported operator Resize with mode {attrs['mode']!r} (node {node.name!r}; "
+                                     "only 'nearest' is supported)")
+                self.items.append(Node(self.uname(node, i), op, list(node.input), list(node.output), attrs))
             else:
                 raise AxmacError(f"unsupported operator {op} (node {node.name!r})")
         return self.items, floats

@@ -308,6 +308,40 @@ def test_qdq_conv(with_q, per_channel):
         np.testing.assert_allclose(got, ort_run(model, {"x": x})[0], rtol=1e-5, atol=1e-5)
 
 
+def test_qdq_weights_quantized_in_graph():
+    """Float weights behind QuantizeLinear -> DequantizeLinear: Q(const) folds to integer codes, the layer fuses."""
+    wf = RNG.normal(size=(3, 2, 3, 3)).astype(np.float32)
+    inits = [nh.from_array(wf, "wf"), nh.from_array(np.array(0.02, np.float32), "ws"),
+             nh.from_array(np.array(0, np.int8), "wz"), nh.from_array(np.array(0.1, np.float32), "xs"),
+             nh.from_array(np.array(0, np.int8), "xz")]
+    nodes = [h.make_node("QuantizeLinear", ["wf", "ws", "wz"], ["wq"]),
+             h.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+             h.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xd"]),
+             h.make_node("Conv", ["xd", "wd"], ["y"], name="conv")]
+    model = make_model(nodes, [h.make_tensor_value_info("x", T.INT8, [1, 2, 5, 5])],
+                       [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    net = load_model(model)
+    layer = only_mac(net)
+    assert net.nodes == [layer] and layer.source == "DQ+Conv"
+    assert np.array_equal(layer.weight, np.clip(np.rint(wf / np.float32(0.02)), -128, 127))
+    x = RNG.integers(-128, 128, (1, 2, 5, 5)).astype(np.int8)
+    np.testing.assert_allclose(ref_mac(layer, x), ReferenceEvaluator(model).run(None, {"x": x})[0], rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_resize_modes():
+    def model(mode):
+        return make_model([h.make_node("Resize", ["x", "", "sc"], ["y"], name="up", mode=mode)],
+                          [h.make_tensor_value_info("x", T.FLOAT, [1, 1, 2, 2])],
+                          [h.make_tensor_value_info("y", T.FLOAT, None)],
+                          [nh.from_array(np.array([1, 1, 2, 2], np.float32), "sc")], opset=13)
+
+    (node,) = load_model(model("nearest")).nodes
+    assert node.op_type == "Resize" and load_model(model("nearest")).shapes["y"] == (1, 1, 4, 4)
+    with pytest.raises(AxmacError, match="Resize.*linear.*'up'"):
+        load_model(model("linear"))
+
+
 def test_qdq_input_used_elsewhere_keeps_dequantize():
     model = qdq_conv_model(False, False)
     g = model.graph

@@ -145,3 +145,32 @@ def test_bad_config_and_calibration():
         load_model(model, calibration={"y": x})
     with pytest.raises(AxmacError, match="shape"):
         load_model(model, calibration={"x": x[:, :2]})
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(0, 0), (1, 1), (0, 1)])
+def test_quantized_float_gemm_alpha_beta_trans(trans_a, trans_b):
+    """Gemm alpha/beta/transA/transB folded at import: dequantized output within the derived bound of onnxruntime's."""
+    m, k, n, alpha, beta = 5, 12, 4, 0.5, 2.0
+    w = RNG.normal(size=(n, k) if trans_b else (k, n)).astype(np.float32)
+    c = RNG.normal(size=n).astype(np.float32)
+    xshape = [k, m] if trans_a else [m, k]
+    model = make_model([h.make_node("Gemm", ["x", "w", "c"], ["y"], name="fc", alpha=alpha, beta=beta,
+                                    transA=trans_a, transB=trans_b)],
+                       [h.make_tensor_value_info("x", T.FLOAT, xshape)], [h.make_tensor_value_info("y", T.FLOAT, None)],
+                       [nh.from_array(w, "w"), nh.from_array(c, "c")], opset=17)
+    x = RNG.normal(size=xshape).astype(np.float32)
+    net = load_model(model, calibration={"x": x})
+    (layer,) = net.mac_layers
+    xin = x.T if trans_a else x
+    sx = np.float32(layer.x_scale)
+    xq = np.clip(np.rint(xin / sx), -128, 127).astype(np.int8)
+    y = ref_mac(layer, xq).astype(np.float64)
+    s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y_float = s.run(None, {"x": x})[0].astype(np.float64)
+    w_eff = alpha * (w.T if trans_b else w).astype(np.float64)  # (k, n)
+    sw = np.broadcast_to(np.asarray(layer.w_scale, np.float64), (n,))
+    np.testing.assert_allclose(sw, np.abs(w_eff).max(axis=0) / 127, rtol=1e-6)  # per channel of alpha * W
+    x_hat = xq.astype(np.float64) * float(sx)
+    bound = float(sx) / 2 * np.abs(w_eff).sum(0)[None, :] + np.abs(x_hat).sum(1)[:, None] * sw / 2 + float(sx) * sw / 2
+    err = np.abs(y - y_float)
+    assert np.all(err <= bound * (1 + 1e-4) + 1e-5) and err.max() > 0
