@@ -265,7 +265,6 @@ def _elem_types(proto) -> dict[str, int]:
 
 def _eval_node(node, consts, opsets):
     """Evaluate one node on constant inputs with onnx's reference evaluator."""
-    import onnx
     from onnx import helper, numpy_helper
     from onnx.reference import ReferenceEvaluator
 
@@ -274,7 +273,6 @@ def _eval_node(node, consts, opsets):
     g = helper.make_graph([node], "fold", [], outs, initializer=inits)
     m = helper.make_model(g, opset_imports=opsets, ir_version=10)
     res = ReferenceEvaluator(m).run(None, {})
-    del onnx
     return [np.asarray(r) for r in res]
 
 
@@ -904,7 +902,7 @@ def load_model(model, *, quant=None, calibration: dict | None = None, input_shap
         if isinstance(n, Node) and n.op_type in ("QuantizeLinear", "Clip") and n.inputs[0] in shapes:
             for o in n.outputs:
                 shapes.setdefault(o, shapes[n.inputs[0]])
-    used = {i for n in nodes if isinstance(n, Node) for i in n.inputs if i}
+    used = {i for n in nodes if isinstance(n, Node) for i in n.inputs if i} | {o.name for o in g.output}
     constants = {k: v for k, v in constants.items() if k in used}
     return Network(name=g.name or "model", inputs=inputs, outputs=outputs, nodes=nodes, constants=constants,
                    shapes=shapes, opset=conv.opset)
