@@ -30,8 +30,11 @@ from .gemm import (
 from .multipliers.base import Multiplier
 from .stats import TrivialStats
 
-#: Upper bound of one im2col chunk, in bytes.
-IM2COL_BYTES = 1 << 25
+#: Upper bound of one im2col chunk, in bytes: the float BLAS path (small: the chunk stays in
+#: cache between its construction and the GEMM) and the table / fallback paths (large: each
+#: table GEMM call gathers its L blocks again).
+IM2COL_BYTES = 1 << 22
+IM2COL_TABLE_BYTES = 1 << 25
 
 
 def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
@@ -122,7 +125,8 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
             wmat = wg.reshape(mg, k).T  # k order (c, i, j)
             if kernel == "table":
                 wmat = (wmat.astype(np.int64) & mult.fmt.mask).astype(np.uint16)
-        for n0, n1, r0, r1 in _chunks(nb_, oh, ow, k, np.dtype(dt).itemsize):
+        budget = IM2COL_BYTES if kernel == "blas" else IM2COL_TABLE_BYTES
+        for n0, n1, r0, r1 in _chunks(nb_, oh, ow, k, np.dtype(dt).itemsize, budget):
             cols = _im2col(xg, n0, n1, r0, r1, geom, channels_last=kernel == "blas")
             if kernel == "blas":
                 acc = blas_gemm(cols, wmat, max_prod)
@@ -162,16 +166,17 @@ def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_l
     return cols.reshape((n1 - n0) * nr * ow, kh * kw * c)
 
 
-def _chunks(n: int, oh: int, ow: int, k: int, itemsize: int):
-    """``(n0, n1, r0, r1)`` blocks of images x output rows, each im2col <= IM2COL_BYTES."""
+def _chunks(n: int, oh: int, ow: int, k: int, itemsize: int, budget: int):
+    """``(n0, n1, r0, r1)`` blocks of images x output rows, each im2col <= ``budget`` bytes
+    (at least one output row)."""
     row_bytes = ow * k * itemsize
     img_bytes = oh * row_bytes
-    if img_bytes <= IM2COL_BYTES:
-        per = max(1, IM2COL_BYTES // img_bytes)
+    if img_bytes <= budget:
+        per = max(1, budget // img_bytes)
         for n0 in range(0, n, per):
             yield n0, min(n, n0 + per), 0, oh
     else:
-        rows = max(1, IM2COL_BYTES // row_bytes)
+        rows = max(1, budget // row_bytes)
         for n0 in range(n):
             for r0 in range(0, oh, rows):
                 yield n0, n0 + 1, r0, min(oh, r0 + rows)

@@ -213,14 +213,26 @@ def mul_counts(x: np.ndarray, w: np.ndarray, ones: tuple) -> tuple[int, int, int
     """
     m, _ = x.shape
     n = w.shape[1]
-    zx = np.count_nonzero(x == 0, axis=0).astype(np.int64)
-    zw = np.count_nonzero(w == 0, axis=1).astype(np.int64)
-    ox = np.count_nonzero(np.isin(x, ones), axis=0).astype(np.int64)
-    ow = np.count_nonzero(np.isin(w, ones), axis=1).astype(np.int64)
+    one_a, one_b = (ones[0], ones[-1])
+    zx, ox = _col_counts(x, one_a, one_b)
+    zw, ow = _col_counts(w.T, one_a, one_b)
     nx, nw = m - zx, n - zw
     zero = int(np.sum(zx * n + m * zw - zx * zw))
     one = int(np.sum(nx * nw - (nx - ox) * (nw - ow)))
     return zero, one, int(zx.sum())
+
+
+@njit(cache=True)
+def _col_counts(a, one_a, one_b):  # pragma: no cover - numba
+    """Per column of ``a``: number of zeros, number of entries equal to ``one_a`` or ``one_b``."""
+    zc = np.zeros(a.shape[1], np.int64)
+    oc = np.zeros(a.shape[1], np.int64)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[i, j]
+            zc[j] += v == 0
+            oc[j] += (v == one_a) | (v == one_b)
+    return zc, oc
 
 
 def _add_mul_stats(stats: TrivialStats, x, w, ones) -> None:

@@ -167,6 +167,7 @@ def test_chunking(budget, monkeypatch):
         st_full = TrivialStats()
         full = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st_full, k_tile=3)
         monkeypatch.setattr(conv_mod, "IM2COL_BYTES", budget)
+        monkeypatch.setattr(conv_mod, "IM2COL_TABLE_BYTES", budget)
         st = TrivialStats()
         got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=3)
         exact_path = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult)
@@ -180,15 +181,10 @@ def test_chunking(budget, monkeypatch):
 def test_chunks_cover_everything():
     for n, oh, ow, k, budget in ((3, 5, 4, 7, 1), (3, 5, 4, 7, 300), (10, 2, 2, 2, 100), (2, 3, 3, 1, 10**9)):
         seen = np.zeros((n, oh), int)
-        old = conv_mod.IM2COL_BYTES
-        conv_mod.IM2COL_BYTES = budget
-        try:
-            for n0, n1, r0, r1 in conv_mod._chunks(n, oh, ow, k, 4):
-                assert n1 > n0 and r1 > r0
-                seen[n0:n1, r0:r1] += 1
-                assert (n1 - n0) * (r1 - r0) * ow * k * 4 <= max(budget, ow * k * 4)
-        finally:
-            conv_mod.IM2COL_BYTES = old
+        for n0, n1, r0, r1 in conv_mod._chunks(n, oh, ow, k, 4, budget):
+            assert n1 > n0 and r1 > r0
+            seen[n0:n1, r0:r1] += 1
+            assert (n1 - n0) * (r1 - r0) * ow * k * 4 <= max(budget, ow * k * 4)
         assert (seen == 1).all()
 
 
