@@ -1,0 +1,145 @@
+"""hw/pe.py (with hw/bypass.py, hw/clock_gate.py): cocotb + Verilator vs the golden PE, cycle by cycle.
+
+Each Verilator build holds several PEs that differ only in their bypass cases (see
+``sim/pe_tb.py``), so one build checks a bypass subset list for one gating mode and multiplier.
+The fast part covers no bypass, each single case and all cases, for every gating mode, with the
+exact and an approximate multiplier (``drum:4``); the slow part every one of the 16 subsets.
+"""
+
+import hashlib
+import itertools
+import json
+
+import pytest
+from amaranth.hdl import Module, Shape, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from axmac.gen.verilog import write_design
+from axmac.golden.bypass import CASE_NAMES, Bypass
+from axmac.golden.multipliers import make_multiplier
+from axmac.hw.clock_gate import ClockGate
+from axmac.hw.pe import GATINGS, PE
+from axmac.sim.runner import BUILD_ROOT, run_cocotb
+
+COVER = ["none", *CASE_NAMES, "all"]
+ALL16 = [str(Bypass(*f)) for f in itertools.product((False, True), repeat=4)]
+
+
+OUTPUTS = ("psum_out", "mul_ctrl", "add_ctrl", "a_out", "valid_out", "w_out")
+
+
+class Harness(wiring.Component):
+    """Registered shared inputs (as the neighbours in an array drive them) fanned out to one PE per
+    ``(bypass, gating)`` configuration; PE ``i`` is the submodule ``pe{i}`` and its outputs are the
+    ports ``<name>_i``. Latency 2."""
+
+    def __init__(self, *, multiplier, acc_bits, configs):
+        self.pes = [PE(multiplier=multiplier, acc_bits=acc_bits, bypass=Bypass.parse(b), gating=g)
+                    for b, g in configs]
+        self.extra_sources = [s for pe in self.pes for s in pe.extra_sources]
+        self.extra_verilog = {k: v for pe in self.pes for k, v in pe.extra_verilog.items()}
+        pe = self.pes[0]
+        ports = {name: In(getattr(pe, name).shape()) for name in ("w_in", "w_load", "a_in", "valid_in", "psum_in")}
+        for i in range(len(self.pes)):
+            for name in OUTPUTS:
+                ports[f"{name}_{i}"] = Out(getattr(pe, name).shape())
+        super().__init__(ports)
+
+    def elaborate(self, platform):
+        m = Module()
+        regs = {}
+        for name in ("w_in", "w_load", "a_in", "valid_in", "psum_in"):
+            regs[name] = Signal.like(getattr(self, name), name=f"{name}_q")
+            m.d.sync += regs[name].eq(getattr(self, name))
+        for i, pe in enumerate(self.pes):
+            m.submodules[f"pe{i}"] = pe
+            m.d.comb += [getattr(pe, name).eq(r) for name, r in regs.items()]
+            m.d.comb += [getattr(self, f"{name}_{i}").eq(getattr(pe, name)) for name in OUTPUTS]
+        return m
+
+
+def run_pe(spec, bits, signed, acc_bits, bypasses, gatings=GATINGS, *, slots=1500, seed=1):
+    """Build one harness with a PE for every bypass subset x gating mode and run sim/pe_tb.py on it.
+
+    Isolation is checked on every PE: multiplier inputs hold in bypassed/idle slots with gating
+    ``enable``/``icg``, and do change in some of them with ``none``.
+    """
+    mult = make_multiplier(spec, bits, signed)
+    configs = [(b, g) for g in gatings for b in bypasses]
+    pes = [{"bypass": b, "gating": g, "isolation": "change" if g == "none" else "hold"} for b, g in configs]
+    params = {"spec": spec, "bits": bits, "signed": signed, "acc_bits": acc_bits, "pes": pes, "latency": 2,
+              "slots": slots, "seed": seed}
+    key = json.dumps([spec, bits, signed, acc_bits, configs])
+    tag = f"{spec.replace(':', '')}_{'s' if signed else 'u'}{bits}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+    build = BUILD_ROOT / "pe" / tag
+    harness = Harness(multiplier=mult, acc_bits=acc_bits, configs=configs)
+    srcs = write_design(harness, "harness", build)
+    pfile = build / "params.json"
+    pfile.write_text(json.dumps(params))
+    return run_cocotb(sources=srcs, toplevel="harness", test_module="axmac.sim.pe_tb", build_dir=build,
+                      extra_env={"AXMAC_PE_PARAMS": str(pfile)})
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("spec", ["exact", "drum:4"])
+def test_pe_vs_golden(spec):
+    """No bypass, each single case and all cases x none/enable/icg, in one build per multiplier:
+    codes and partial sums every cycle, multiplier inputs held in bypassed cycles iff gated."""
+    assert run_pe(spec, 8, True, 32, COVER) == (1, 0)
+
+
+@pytest.mark.rtl
+def test_pe_unsigned_narrow_accumulator():
+    """Unsigned operands (case (b) is only +1), a 16-bit accumulator that wraps, trunc:3."""
+    assert run_pe("trunc:3", 8, False, 16, ["all", "one", "opposite"]) == (1, 0)
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ["exact", "drum:4", "mitchell"])
+def test_pe_all_bypass_subsets(spec):
+    """Every one of the 16 bypass subsets x 3 gating modes."""
+    assert run_pe(spec, 8, True, 32, ALL16, slots=4000, seed=7) == (1, 0)
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_pe_wide_operands():
+    assert run_pe("exact", 16, True, 48, ["all", "none"], slots=3000) == (1, 0)
+
+
+def test_constructor_checks():
+    m8 = make_multiplier("exact", 8, True)
+    with pytest.raises(TypeError, match="multiplier must be a Multiplier golden model"):
+        PE(multiplier="exact")
+    with pytest.raises(TypeError, match="bypass must be a Bypass, not 'all'"):
+        PE(multiplier=m8, bypass="all")
+    with pytest.raises(ValueError, match="gating must be one of 'none', 'enable', 'icg', not 'clock'"):
+        PE(multiplier=m8, gating="clock")
+    with pytest.raises(ValueError, match="dataflow must be 'ws'"):
+        PE(multiplier=m8, dataflow="os")
+    with pytest.raises(ValueError, match="acc_bits must be in 16..64 for 8-bit operands, not 15"):
+        PE(multiplier=m8, acc_bits=15)
+    with pytest.raises(TypeError, match="acc_bits must be an integer"):
+        PE(multiplier=m8, acc_bits="32")
+    with pytest.raises(TypeError, match="domain must be a non-empty string"):
+        ClockGate(domain="")
+
+
+def test_ports_and_icg_source(tmp_path):
+    pe = PE(multiplier=make_multiplier("exact", 6, False), acc_bits=20, bypass=Bypass.parse("all"), gating="icg")
+    sig = pe.signature.members
+    shapes = {n: (m.flow.name, Shape.cast(m.shape).width, Shape.cast(m.shape).signed) for n, m in sig.items()}
+    assert shapes == {
+        "w_in": ("In", 6, False), "w_load": ("In", 1, False), "w_out": ("Out", 6, False),
+        "a_in": ("In", 6, False), "valid_in": ("In", 1, False), "a_out": ("Out", 6, False),
+        "valid_out": ("Out", 1, False), "psum_in": ("In", 20, True), "psum_out": ("Out", 20, True),
+        "mul_ctrl": ("Out", 2, False), "add_ctrl": ("Out", 2, False)}
+    files = write_design(pe, "pe", tmp_path)
+    assert [f.name for f in files] == ["pe.v", "axmac_icg.v"]
+    text = files[0].read_text()
+    assert "axmac_icg" in text and "mult" in text
+    assert "module axmac_icg" in files[1].read_text()
+    assert "axmac_icg" not in write_design(PE(multiplier=make_multiplier("exact", 6, False), acc_bits=20,
+                                              gating="enable"), "pe", tmp_path / "e")[0].read_text()
