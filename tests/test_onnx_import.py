@@ -553,6 +553,15 @@ def test_corrupt_and_truncated_files(tmp_path):
 
 
 # -- ONNX's own backend test cases (rebuilt in memory, offline) ----------------------------------------------
+FLOAT_BACKEND_CASES = [
+    "test_basic_conv_with_padding", "test_basic_conv_without_padding", "test_conv_with_strides_padding",
+    "test_conv_with_strides_no_padding", "test_conv_with_strides_and_asymmetric_padding", "test_conv_with_autopad_same",
+    "test_gemm_default_zero_bias", "test_gemm_default_no_bias", "test_gemm_default_scalar_bias",
+    "test_gemm_default_single_elem_vector_bias", "test_gemm_default_vector_bias", "test_gemm_transposeA",
+    "test_gemm_transposeB", "test_gemm_alpha", "test_gemm_beta", "test_gemm_all_attributes", "test_matmul_2d"]
+#: refused with a clear error: a per-row Gemm bias, batches of weight matrices
+FLOAT_BACKEND_REFUSED = {"test_gemm_default_matrix_bias": "not per output channel",
+                         "test_matmul_3d": "only 2-D constant weights", "test_matmul_4d": "only 2-D constant weights"}
 BACKEND_CASES = ["test_convinteger_without_padding", "test_convinteger_with_padding", "test_matmulinteger",
                  "test_qlinearconv", "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_2D_int8_float32"]
 #: a 3-D constant B is a batch of weight matrices, not one weight of the array: refused clearly
@@ -567,28 +576,58 @@ def backend_cases():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return {c.name: c for c in collect_testcases(None) if c.name in BACKEND_CASES + BACKEND_REFUSED}
+        wanted = set(BACKEND_CASES + BACKEND_REFUSED + FLOAT_BACKEND_CASES) | set(FLOAT_BACKEND_REFUSED)
+        return {c.name: c for c in collect_testcases(None) if c.name in wanted}
 
 
-@pytest.mark.parametrize("name", BACKEND_CASES + BACKEND_REFUSED)
-def test_onnx_backend_cases(backend_cases, name):
-    """The published inputs/outputs of ONNX's node tests; every input but the first becomes a constant."""
-    case = backend_cases[name]
+def _constant_inputs(case):
+    """The case's model with every input but the first turned into an initializer, and its data."""
     model = onnx.ModelProto()
     model.CopyFrom(case.model)
     model.ir_version = 10
     inputs, (expected,) = case.data_sets[0]
     g = model.graph
-    names = [i.name for i in g.input]
-    for nm, v in zip(names[1:], inputs[1:], strict=True):
+    for nm, v in zip([i.name for i in g.input][1:], inputs[1:], strict=True):
         g.initializer.append(nh.from_array(np.asarray(v), nm))
     del g.input[1:]
+    return model, np.asarray(inputs[0]), expected
+
+
+@pytest.mark.parametrize("name", FLOAT_BACKEND_CASES + list(FLOAT_BACKEND_REFUSED))
+def test_onnx_backend_float_cases(backend_cases, name):
+    """Float Conv/Gemm/MatMul node tests: the imported float layer (pads from auto_pad, alpha, beta, transA,
+    transB folded) reproduces the published output in float64; quantized, it stays close."""
+    model, x, expected = _constant_inputs(backend_cases[name])
+    if name in FLOAT_BACKEND_REFUSED:
+        with pytest.raises(AxmacError, match=FLOAT_BACKEND_REFUSED[name]):
+            load_model(model, shapes_only=True)
+        return
+    folded, _ = read_model(model)
+    _, (fl,) = _Converter(folded).run()
+    bias = np.zeros(fl.weight.shape[0 if fl.kind == "conv" else 1]) if fl.bias is None else fl.bias
+    if fl.kind == "conv":
+        assert fl.conv["dilations"] == (1, 1) and fl.conv["group"] == 1
+        got = float_conv(x, fl.weight, bias, fl.conv["pads"], fl.conv["strides"])
+    else:
+        got = (x.T if fl.x != fl.x_calib else x).astype(np.float64) @ fl.weight + bias
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    net = load_model(model, calibration={folded.graph.input[0].name: x})
+    layer = only_mac(net)
+    xin = x.T if fl.x != fl.x_calib else x
+    xq = np.clip(np.rint(xin / np.float32(layer.x_scale)), -128, 127).astype(np.int8)
+    assert np.abs(ref_mac(layer, xq) - expected).max() <= 0.03 * np.abs(expected).max() + 1e-6
+
+
+@pytest.mark.parametrize("name", BACKEND_CASES + BACKEND_REFUSED)
+def test_onnx_backend_cases(backend_cases, name):
+    """The published inputs/outputs of ONNX's node tests; every input but the first becomes a constant."""
+    model, x, expected = _constant_inputs(backend_cases[name])
     if name in BACKEND_REFUSED:
         with pytest.raises(AxmacError, match="only 2-D constant weights"):
             load_model(model)
         return
     layer = only_mac(load_model(model))
-    got = ref_mac(layer, np.asarray(inputs[0]))
+    got = ref_mac(layer, x)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert np.abs(got.astype(np.int64) - expected.astype(np.int64)).max() <= (1 if "qlinear" in name else 0)
 
