@@ -169,3 +169,23 @@ def test_bad_arrays():
         CycleModel(4, 4, "ws").tile_cycles(10, 5, 4)
     with pytest.raises(AxmacError, match="does not fit"):
         CycleModel(4, 4, "os").tile_cycles(5, 10, 4)
+
+
+def test_all_small_tiles_exhaustively():
+    """Every tile shape of every array up to 4 x 4, streamed lengths up to 6, both dataflows."""
+    for R in range(1, 5):
+        for C in range(1, 5):
+            ws, os_ = CycleModel(R, C, "ws"), CycleModel(R, C, "os")
+            for a in range(1, R + 1):
+                for n in range(1, C + 1):
+                    for s in range(1, 7):
+                        x = RNG.integers(-4, 4, (s, a))
+                        w = RNG.integers(-4, 4, (a, n))
+                        cycles, leave, y = sim_ws(x, w, R, C)
+                        assert np.array_equal(y, x @ w) and cycles == ws.tile_cycles(s, a, n)
+                        assert all(ws.output_cycle(m, c, s) == t for (m, c), t in leave.items())
+                        x = RNG.integers(-4, 4, (a, s))
+                        w = RNG.integers(-4, 4, (s, n))
+                        cycles, leave, y = sim_os(x, w, R, C)
+                        assert np.array_equal(y, x @ w) and cycles == os_.tile_cycles(a, s, n)
+                        assert all(os_.output_cycle(i, c, s) == t for (i, c), t in leave.items())
