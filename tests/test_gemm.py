@@ -346,3 +346,35 @@ def test_empty_shapes():
         got = mac_gemm(np.zeros((m, k), np.int64), np.ones((k, n), np.int64), mult=mult, stats=st)
         assert got.shape == (m, n) and not got.any()
         assert st.macs == 0
+
+
+@pytest.mark.parametrize("k_tile", [None, 3])
+@pytest.mark.parametrize("signed", [True, False])
+def test_stats_agree_with_pe_control_codes(signed, k_tile):
+    """The counts equal the PE model's control codes (golden/pe.py, all cases enabled) over the
+    chains: MUL codes per product, ADD codes per (product, incoming partial sum)."""
+    from axmac.golden import pe
+
+    rng = np.random.default_rng(21)
+    mult = perturbed(5, signed)
+    bp = Bypass.parse("all")
+    x = rich_operands(rng, (33, 14), mult.fmt, 0.7)
+    w = rich_operands(rng, (14, 6), mult.fmt, 0.7)
+    x, w = with_opposites(x, w, mult.fmt)
+    a, b = x[:, :, None], w[None, :, :]
+    p = pe.pe_products(mult, bp, a, b)
+    psum = np.zeros_like(p)
+    k = x.shape[1]
+    tile = k if k_tile is None else k_tile
+    for t0 in range(0, k, tile):
+        c = np.cumsum(p[:, t0:t0 + tile], axis=1)
+        psum[:, t0:t0 + tile] = c - p[:, t0:t0 + tile]
+    mul = pe.mul_ctrl(a, b, bp, signed)
+    add = pe.add_ctrl(p, psum, bp, acc_bits=64)
+    st = TrivialStats()
+    mac_gemm(x, w, mult=mult, bypass=bp, stats=st, k_tile=k_tile)
+    assert st.zero == np.count_nonzero(mul == pe.MUL_ZERO)
+    assert st.one == np.count_nonzero((mul == pe.MUL_A_ONE) | (mul == pe.MUL_B_ONE))
+    assert st.add_zero == np.count_nonzero((add == pe.ADD_A_ZERO) | (add == pe.ADD_B_ZERO))
+    assert st.opposite == np.count_nonzero(add == pe.ADD_OPPOSITE)
+    assert st.macs == p.size
