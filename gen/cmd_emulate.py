@@ -47,7 +47,7 @@ def float_accuracy(model: str, name: str, x, y) -> float | None:
 
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
-            batch_size=1024, float_ref=True, progress=None) -> tuple[dict, object]:
+            batch_size=1024, k_tile=None, float_ref=True, progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
     from ..errors import AxmacError
@@ -71,7 +71,8 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         x, y = x[:limit], y[:limit]
     net = load_network(model, {names[0]: calib})
     out, rep = run_network(net, {names[0]: x}, multiplier=multiplier, layers=layers, bypass=bypass,
-                           bias_correction=bias_correction, stats=True, batch_size=batch_size, progress=progress)
+                           bias_correction=bias_correction, stats=True, batch_size=batch_size, k_tile=k_tile,
+                           progress=progress)
     pred = _top1(out[net.outputs[0].name], len(y))
     all_exact = rep.layers and all(layer.multiplier == "exact" for layer in rep.layers)
     if all_exact and not bias_correction:
@@ -82,7 +83,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     results = {
         "model": model, "dataset": str(dataset), "samples": int(len(y)),
         "multiplier": multiplier, "layers": {layer.name: layer.multiplier for layer in rep.layers},
-        "bypass": str(bypass), "bias_correction": bool(bias_correction),
+        "bypass": str(bypass), "bias_correction": bool(bias_correction), "k_tile": k_tile,
         "accuracy": float((pred == y).mean()),
         "exact_accuracy": float((pred_exact == y).mean()),
         "float_accuracy": float_accuracy(model, names[0], x, y) if float_ref else None,
@@ -111,7 +112,7 @@ def cmd_emulate(args) -> int:
     with tqdm(desc="emulate", unit="img", file=sys.stderr, disable=None, leave=False) as bar:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                            bias_correction=args.bias_correction, limit=args.limit, batch_size=args.batch_size,
-                           float_ref=args.float_ref, progress=bar.update)
+                           k_tile=args.k_tile, float_ref=args.float_ref, progress=bar.update)
     if args.json:
         json.dump(res, sys.stdout, indent=2)
         print()

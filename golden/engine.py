@@ -292,6 +292,7 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
         raise AxmacError(f"batch_size must be a positive integer, not {batch_size!r}")
     specs = layer_multipliers(net, multiplier, layers)
     feeds, n = check_inputs(net, inputs)
+    check_graph(net)
     t0 = time.perf_counter()
     prepared = _prepare(net, specs, bias_correction, stats)
     by_node = {id(p.layer): p for p in prepared}
@@ -316,6 +317,24 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     outputs = {k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in chunks.items()}
     report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass))
     return outputs, report
+
+
+def check_graph(net) -> None:
+    """Every tensor a node reads is a graph input, a constant or an earlier node's first output,
+    and every graph output is produced (the engine keeps only the first output of a node)."""
+    from ..onnx_import.ir import MacLayer
+
+    known = {t.name for t in net.inputs} | set(net.constants)
+    for node in net.nodes:
+        mac = isinstance(node, MacLayer)
+        for r in [node.x] if mac else [i for i in node.inputs if i]:
+            if r not in known:
+                raise AxmacError(f"node {node.name!r} reads {r!r}, which no earlier node produces "
+                                 "(only the first output of a node is computed)")
+        known.add(node.y if mac else node.outputs[0])
+    missing = [t.name for t in net.outputs if t.name not in known]
+    if missing:
+        raise AxmacError(f"graph output {missing[0]!r} is not produced by any node")
 
 
 def _node_result(node, args, net):

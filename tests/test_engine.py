@@ -198,3 +198,23 @@ def test_bad_inputs_are_one_line_errors():
         run_network(net, {"x": x}, multiplier="foo")
     with pytest.raises(AxmacError, match="batch_size"):
         run_network(net, {"x": x}, batch_size=0)
+    net.nodes[1].outputs = ["p", "indices"]
+    net.nodes[2].inputs = ["indices"]
+    with pytest.raises(AxmacError, match="reads 'indices', which no earlier node produces"):
+        run_network(net, {"x": x})
+
+
+def test_k_tile_only_changes_add_statistics():
+    """Shorter accumulation chains restart the partial sum at 0 more often: more (d) cases,
+    identical results and MUL statistics."""
+    net = make_net()
+    x = inputs(3)
+    out1, rep1 = run_network(net, {"x": x}, multiplier="mitchell")
+    out2, rep2 = run_network(net, {"x": x}, multiplier="mitchell", k_tile=4)
+    np.testing.assert_array_equal(out1["y"], out2["y"])
+    t1, t2 = rep1.total, rep2.total
+    assert (t1.macs, t1.zero, t1.one) == (t2.macs, t2.zero, t2.one)
+    # every chain start is an add-zero: K=27 -> 1 chain vs 7 chains (tiles of 4) per conv output
+    conv_outputs = 3 * 4 * 36
+    assert rep2.layers[0].stats.add_zero - rep1.layers[0].stats.add_zero <= 6 * conv_outputs
+    assert rep2.layers[0].stats.add_zero > rep1.layers[0].stats.add_zero
