@@ -111,3 +111,17 @@ def test_bad_arguments(tmp_path):
         synth_sources([tmp_path / "missing.v"], "x")
     with pytest.raises(AxmacError, match="top module"):
         synth_sources([tmp_path / "missing.v"], "bad name")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bits", [8, 12])
+def test_approximate_families_are_cheaper_than_exact(bits):
+    """What every source claims of these designs: fewer gates and LUTs than the exact multiplier."""
+    specs = {8: ("trunc:2", "bam:6", "mitchell", "mitchw:4", "drum:4"),
+             12: ("trunc:3", "bam:10", "mitchell", "mitchw:6", "drum:6")}[bits]
+    exact = synth_multiplier(make_multiplier("exact", bits, True))
+    for spec in specs:
+        r = synth_multiplier(make_multiplier(spec, bits, True))
+        assert r["generic"]["gates"] < exact["generic"]["gates"], spec
+        assert r["generic"]["transistors"] < exact["generic"]["transistors"], spec
+        assert r["ice40"]["lut4"] < exact["ice40"]["lut4"], spec
