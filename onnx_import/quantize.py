@@ -134,29 +134,66 @@ def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) ->
         sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001
         raise AxmacError(f"onnxruntime cannot run the float model for calibration: {str(e).splitlines()[0]}") from e
-    values: dict[str, list[np.ndarray]] = {t: [] for t in tensors}
+    runs = batch or 0
+    ranges = {t: _AbsRange(cfg) for t in tensors}
     for t in tensors:
         if t in input_names:
-            values[t].append(np.abs(feeds_all[t][0].astype(np.float32)).ravel())
-    for c in range(batch or 0):
+            a = feeds_all[t][0]
+            ranges[t].add(a.astype(np.float32), a.size)
+    for c in range(runs):
         feeds = {k: a[c * b:(c + 1) * b] for k, (a, b) in feeds_all.items()}
         try:
             outs = sess.run(run_names, feeds) if run_names else []
         except Exception as e:  # noqa: BLE001
             raise AxmacError(f"onnxruntime failed on the calibration data: {str(e).splitlines()[0]}") from e
         for t, v in zip(run_names, outs, strict=True):
-            v = np.abs(np.asarray(v, np.float32)).ravel()
-            if cfg.calibration == "max":  # keep only the running max
-                v = np.array([v.max() if v.size else 0.0], np.float32)
-            values[t].append(v)
-    out = {}
-    for t, vs in values.items():
-        allv = np.concatenate(vs) if vs else np.zeros(1, np.float32)
-        if cfg.calibration == "max" or allv.size == 1:
-            out[t] = float(allv.max())
-        else:
-            out[t] = float(np.percentile(allv, cfg.percentile))
-    return out
+            v = np.asarray(v, np.float32)
+            ranges[t].add(v, v.size * runs)
+    return {t: r.value() for t, r in ranges.items()}
+
+
+class _AbsRange:
+    """Running ``max|x|`` or exact ``percentile`` of ``|x|`` without keeping every value.
+
+    For the percentile, with ``n`` values in all (known from the first chunk: chunks have equal
+    sizes), NumPy's linear interpolation reads the sorted values at ranks ``floor(q)`` and
+    ``floor(q) + 1`` with ``q = p/100 * (n - 1)``; only the ``n - floor(q)`` largest values can be
+    there, so only those are kept (``np.partition`` after each chunk).
+    """
+
+    def __init__(self, cfg: QuantConfig):
+        self.cfg = cfg
+        self.n = 0
+        self.top = np.zeros(0, np.float32)
+        self.keep = None
+
+    def add(self, v: np.ndarray, n_total: int) -> None:
+        v = np.abs(v).ravel()
+        self.n += v.size
+        if self.cfg.calibration == "max":
+            self.top = np.array([max(float(self.top.max()) if self.top.size else 0.0,
+                                     float(v.max()) if v.size else 0.0)], np.float32)
+            return
+        if self.keep is None:
+            q = self.cfg.percentile / 100.0 * (max(n_total, 1) - 1)
+            self.keep = int(n_total - np.floor(q)) + 1
+        cand = np.concatenate([self.top, v])
+        if cand.size > self.keep:
+            cand = np.partition(cand, cand.size - self.keep)[cand.size - self.keep:]
+        self.top = cand
+
+    def value(self) -> float:
+        if self.n == 0:
+            return 0.0
+        if self.cfg.calibration == "max":
+            return float(self.top[0])
+        top = np.sort(self.top.astype(np.float64))
+        q = self.cfg.percentile / 100.0 * (self.n - 1)
+        lo = int(np.floor(q))
+        hi = min(lo + 1, self.n - 1)
+        offset = self.n - top.size  # sorted rank of top[0]
+        v_lo, v_hi = top[lo - offset], top[hi - offset]
+        return float(v_lo + (v_hi - v_lo) * (q - lo))
 
 
 def quantize_layer(fl, x_amax: float | None, cfg: QuantConfig) -> tuple[list, dict[str, np.ndarray]]:

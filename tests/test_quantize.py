@@ -174,3 +174,20 @@ def test_quantized_float_gemm_alpha_beta_trans(trans_a, trans_b):
     bound = float(sx) / 2 * np.abs(w_eff).sum(0)[None, :] + np.abs(x_hat).sum(1)[:, None] * sw / 2 + float(sx) * sw / 2
     err = np.abs(y - y_float)
     assert np.all(err <= bound * (1 + 1e-4) + 1e-5) and err.max() > 0
+
+
+@pytest.mark.parametrize("p", [0.5, 50.0, 99.0, 99.99, 100.0])
+@pytest.mark.parametrize("chunks,size", [(1, 7), (5, 1000), (13, 37)])
+def test_streaming_percentile_is_exact(p, chunks, size):
+    from axmac.onnx_import.quantize import _AbsRange
+
+    data = RNG.standard_t(3, size=(chunks, size)).astype(np.float32)
+    r = _AbsRange(QuantConfig(calibration="percentile", percentile=p))
+    for c in range(chunks):
+        r.add(data[c], data.size)
+    assert r.top.size <= max(3, (1 - p / 100) * data.size + 3)  # only the tail is kept
+    np.testing.assert_allclose(r.value(), np.percentile(np.abs(data).astype(np.float64), p), rtol=1e-7)
+    m = _AbsRange(QuantConfig())
+    for c in range(chunks):
+        m.add(data[c], data.size)
+    assert m.value() == np.abs(data).max()
