@@ -10,6 +10,7 @@ multipliers (the *exact integer model*). Reported: top-1 accuracy of both, of th
 (onnxruntime), the agreement of the two integer models' top-1 decisions, Ma & Jiao's
 trivial-computation fractions per layer and in total, and the throughput of the emulation
 (``macs``, ``seconds``, ``macs_per_second``: the MACs of the approximate run over its wall time).
+Float images of another precision (e.g. float64 in a user's npz) are cast to the model's float type.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
             batch_size=1024, k_tile=None, float_ref=True, progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
+    import numpy as np
+
     from ..errors import AxmacError
     from ..golden.bypass import Bypass
     from ..golden.engine import run_network
@@ -70,6 +73,9 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
             raise AxmacError(f"--limit must be positive, not {limit}")
         x, y = x[:limit], y[:limit]
     net = load_network(model, {names[0]: calib})
+    want = np.dtype(net.inputs[0].dtype)
+    if x.dtype != want and x.dtype.kind == want.kind == "f":  # float64 images from a user's npz
+        x = x.astype(want)
     out, rep = run_network(net, {names[0]: x}, multiplier=multiplier, layers=layers, bypass=bypass,
                            bias_correction=bias_correction, stats=True, batch_size=batch_size, k_tile=k_tile,
                            progress=progress)

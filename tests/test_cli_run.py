@@ -125,7 +125,8 @@ def test_emulate_digits_json(capsys):
 
 def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     x, y, c = load_dataset("digits")
-    np.savez(tmp_path / "d.npz", x=x[:50], y=np.zeros(50, np.int64), calib=c)  # every label 0
+    # every label 0; float64 images are cast to the model's float32
+    np.savez(tmp_path / "d.npz", x=x[:50].astype(np.float64), y=np.zeros(50, np.int64), calib=c)
     model = "models/digits_cnn.onnx"
     assert main(["emulate", model, "--dataset", str(tmp_path / "d.npz"), "--json", "--no-float"]) == 0
     res = json.loads(capsys.readouterr().out)
