@@ -15,7 +15,8 @@ cannot diverge.
   (unsigned) or sign-extended (signed) from the output width to ``2n`` bits.
 
 Results are cached under ``build/verilog_import/`` keyed by the SHA-256 of the file, the top
-module, the width and the signedness; writes are atomic, so concurrent users are safe.
+module and the width (the raw output patterns; the signedness only changes their extension);
+writes are atomic, so concurrent users are safe.
 Every problem with the user's file (missing, syntax error, no such module, wrong ports, output
 wider than ``2n``, Verilator rejecting it) is a one-line :class:`~axmac.errors.SpecError`.
 """
@@ -173,20 +174,25 @@ def extend_outputs(raw: np.ndarray, p_bits: int, bits: int, signed: bool) -> np.
 
 
 def exhaustive_table(path: str | Path, ports: VerilogPorts, bits: int, signed: bool) -> np.ndarray:
-    """The ``2**bits x 2**bits`` table (bit-pattern indexed, ``int64``) of the module, cached."""
+    """The ``2**bits x 2**bits`` table (bit-pattern indexed, ``int64``) of the module, cached.
+
+    The raw output patterns do not depend on the signedness: they are simulated once per file
+    hash, top and width (``raw_*.npy``) and extended to the signed or unsigned table on load.
+    """
     path = _check_file(path)
     check_ports(ports, bits, f"{path.name}:{ports.top}")
     digest = file_digest(path)
-    cached = cache_root() / "tables" / f"{digest[:24]}_{ports.top}_{'s' if signed else 'u'}{bits}.npy"
+    cached = cache_root() / "tables" / f"raw_{digest[:24]}_{ports.top}_{bits}.npy"
+    raw = None
     if cached.exists():
-        t = np.load(cached, allow_pickle=False)
-        if t.shape == (1 << bits, 1 << bits):
-            return t
-    raw = _simulate(path, ports, bits)
-    table = extend_outputs(raw, ports.p_bits, bits, signed).reshape(1 << bits, 1 << bits)
-    with atomic_output(cached, "wb") as f:
-        np.save(f, table)
-    return table
+        raw = np.load(cached, allow_pickle=False)
+        if raw.shape != (1 << (2 * bits),):
+            raw = None
+    if raw is None:
+        raw = _simulate(path, ports, bits)
+        with atomic_output(cached, "wb") as f:
+            np.save(f, raw)
+    return extend_outputs(raw, ports.p_bits, bits, signed).reshape(1 << bits, 1 << bits)
 
 
 def _simulate(path: Path, ports: VerilogPorts, bits: int) -> np.ndarray:

@@ -9,8 +9,8 @@ declared is ``a``, the second ``b``; both receive the operands' bit patterns) an
 high bits (an unsigned module whose top bits are always 0, a signed one with redundant sign bits).
 
 The ports are checked when the spec is made (Yosys, about a second, cached); the table is built
-on first use (a Verilator build, seconds, cached under ``build/verilog_import/`` by file hash, top,
-width and signedness). Widths up to 10 bits (``2**20`` simulated pairs). The hardware
+on first use (a Verilator build, seconds, cached under ``build/verilog_import/`` by file hash, top
+and width). Widths up to 10 bits (``2**20`` simulated pairs). The hardware
 (:mod:`axmac.hw.multipliers.verilog`) instantiates the same module and compiles the same file.
 """
 
