@@ -3,8 +3,9 @@
 One :class:`~axmac.sim.multiplier_tb.MultiplierBank` per run puts all multipliers side by side;
 the testbench drives the stimulus and compares every product with the golden products in bulk.
 
-* fast: 8-bit signed and unsigned, every family, all 65,536 pairs; 12- and 16-bit (both signednesses) with 100k random pairs
-  plus the corner pairs; a deliberately wrong golden table makes the check fail;
+* fast: 8-bit signed and unsigned, every family, all 65,536 pairs; 12- and 16-bit (both
+  signednesses) with 100k random pairs plus the corner pairs; a deliberately wrong golden table
+  makes the check fail;
 * slow: every parameter value of every parametric family at every width 2..8, exhaustively;
   12/16 bits with 1M random pairs.
 """
