@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .cmd_run import add_arith_args, format_stats_table, graph_input_names, load_network, read_layer_map
+from .cmd_run import add_arith_args, format_stats_table, graph_inputs, load_network, read_layer_map
 
 
 def add_parser(sub) -> None:
@@ -51,8 +51,6 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
             batch_size=1024, k_tile=None, float_ref=True, progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
-    import numpy as np
-
     from ..errors import AxmacError
     from ..golden.bypass import Bypass
     from ..golden.engine import run_network
@@ -64,18 +62,20 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
             raise AxmacError("give MODEL.onnx: only the built-in datasets (mnist, digits) have a bundled model")
         model = default_model(str(dataset))
     model = str(model)
-    names = graph_input_names(model)
-    if len(names) != 1:
-        raise AxmacError(f"emulate needs a model with exactly one input, {model} has {len(names)}")
+    ins = graph_inputs(model)
+    if len(ins) != 1:
+        raise AxmacError(f"emulate needs a model with exactly one input, {model} has {len(ins)}")
+    names, dtypes = [ins[0][0]], [ins[0][1]]
     x, y, calib = load_dataset(dataset)
     if limit is not None:
         if limit < 1:
             raise AxmacError(f"--limit must be positive, not {limit}")
         x, y = x[:limit], y[:limit]
+    want = dtypes[0]
+    if want is not None and want.kind == "f":  # float64 images from a user's npz
+        x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
+        calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
     net = load_network(model, {names[0]: calib})
-    want = np.dtype(net.inputs[0].dtype)
-    if x.dtype != want and x.dtype.kind == want.kind == "f":  # float64 images from a user's npz
-        x = x.astype(want)
     out, rep = run_network(net, {names[0]: x}, multiplier=multiplier, layers=layers, bypass=bypass,
                            bias_correction=bias_correction, stats=True, batch_size=batch_size, k_tile=k_tile,
                            progress=progress)

@@ -65,6 +65,12 @@ def read_layer_map(path: str | None) -> dict[str, str] | None:
 
 def graph_input_names(model: str) -> list[str]:
     """Names of the real (non-initializer) graph inputs of an ONNX file."""
+    return [name for name, _ in graph_inputs(model)]
+
+
+def graph_inputs(model: str) -> list[tuple[str, object]]:
+    """``(name, numpy dtype or None)`` of the real (non-initializer) graph inputs of an ONNX file."""
+    import numpy as np
     import onnx
 
     from ..errors import AxmacError
@@ -76,7 +82,16 @@ def graph_input_names(model: str) -> list[str]:
     except Exception as e:  # noqa: BLE001 - protobuf decode errors of all kinds
         raise AxmacError(f"cannot read ONNX model {model}: {type(e).__name__}") from None
     inits = {i.name for i in m.graph.initializer}
-    return [i.name for i in m.graph.input if i.name not in inits]
+    out = []
+    for i in m.graph.input:
+        if i.name in inits:
+            continue
+        try:
+            dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type))
+        except Exception:  # noqa: BLE001 - unknown / undefined element type
+            dt = None
+        out.append((i.name, dt))
+    return out
 
 
 def load_network(model: str, calibration: dict | None):

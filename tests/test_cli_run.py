@@ -126,7 +126,7 @@ def test_emulate_digits_json(capsys):
 def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     x, y, c = load_dataset("digits")
     # every label 0; float64 images are cast to the model's float32
-    np.savez(tmp_path / "d.npz", x=x[:50].astype(np.float64), y=np.zeros(50, np.int64), calib=c)
+    np.savez(tmp_path / "d.npz", x=x[:50].astype(np.float64), y=np.zeros(50, np.int64), calib=c.astype(np.float64))
     model = "models/digits_cnn.onnx"
     assert main(["emulate", model, "--dataset", str(tmp_path / "d.npz"), "--json", "--no-float"]) == 0
     res = json.loads(capsys.readouterr().out)
