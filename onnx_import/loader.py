@@ -132,8 +132,8 @@ def _attrs(node) -> dict:
 def read_model(model, input_shapes=None):
     """Load ``model`` (path or ``ModelProto``), fix input shapes, fold constants, infer shapes.
 
-    Returns ``(folded_model, original_model)``: the second one (inputs fixed, nothing folded) is
-    what calibration runs with onnxruntime.
+    Returns ``(folded_model, original_model)``: the second one (inputs fixed but for a defaulted
+    batch dimension, which stays symbolic; nothing folded) is what calibration runs with onnxruntime.
     """
     import onnx
 
@@ -159,14 +159,21 @@ def read_model(model, input_shapes=None):
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if "Field 'shape' of 'type' is required" not in first:  # shapeless outputs: inference fills them
             raise AxmacError(f"invalid ONNX model: {first}") from e
-    _fix_input_shapes(proto, parse_input_shapes(input_shapes))
+    defaulted = _fix_input_shapes(proto, parse_input_shapes(input_shapes))
     original = onnx.ModelProto()
     original.CopyFrom(proto)
+    for inp in original.graph.input:  # calibration may run whole batches through a symbolic batch dim
+        if inp.name in defaulted:
+            d = inp.type.tensor_type.shape.dim[0]
+            d.Clear()
+            d.dim_param = "batch"
     folded = _fold_constants(proto)
     return folded, original
 
 
-def _fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> None:
+def _fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> set[str]:
+    """Set the input dims given in ``shapes``, default a symbolic leading dim to 1 (names returned)."""
+    defaulted = set()
     inits = {t.name for t in proto.graph.initializer}
     names = [i.name for i in proto.graph.input if i.name not in inits]
     for name in shapes:
@@ -193,10 +200,12 @@ def _fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> None:
             if i == 0:  # a symbolic batch dimension: default to 1
                 d.Clear()
                 d.dim_value = 1
+                defaulted.add(inp.name)
                 continue
             shown = "x".join(str(x.dim_value) if x.HasField("dim_value") else (x.dim_param or "?") for x in dims)
             raise AxmacError(f"input {inp.name!r} has a dynamic shape {shown}; fix it with "
                              f"--input-shape {inp.name}=D1xD2x...")
+    return defaulted
 
 
 def _infer(proto):

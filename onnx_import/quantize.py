@@ -85,12 +85,17 @@ def quantize_weight(w: np.ndarray, bits: int, *, per_channel: bool, axis: int) -
     return wq, scale
 
 
+#: samples per onnxruntime run when the model's batch dimension is symbolic
+CALIBRATION_CHUNK = 64
+
+
 def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) -> dict[str, float]:
     """Range ``a`` of each tensor in ``tensors`` over the calibration set (max or percentile of ``|x|``).
 
-    ``model`` is the float ``ModelProto`` (input shapes fixed). It runs in onnxruntime with graph
-    optimizations off and ``tensors`` added as graph outputs; a model with a fixed batch size is
-    run on consecutive chunks of the calibration batch.
+    ``model`` is the float ``ModelProto`` (static shapes, except perhaps a symbolic batch
+    dimension). It runs in onnxruntime with graph optimizations off and ``tensors`` added as graph
+    outputs, on consecutive chunks of the calibration samples: the model's batch size when it is
+    fixed, else :data:`CALIBRATION_CHUNK` samples (one at a time if the model refuses that).
     """
     import onnx
     import onnxruntime as ort
@@ -100,25 +105,27 @@ def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) ->
     g = model.graph
     inits = {t.name for t in g.initializer}
     inputs = [i for i in g.input if i.name not in inits]
-    feeds_all = {}
-    batch = None
+    feeds_all: dict[str, np.ndarray] = {}
+    samples, fixed = None, None
     for inp in inputs:
         if inp.name not in calibration:
             raise AxmacError(f"calibration data has no array for model input {inp.name!r} "
                              f"(has: {', '.join(map(str, calibration))})")
-        shape = tuple(d.dim_value for d in inp.type.tensor_type.shape.dim)
+        shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in inp.type.tensor_type.shape.dim)
         dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type))
         a = np.asarray(calibration[inp.name])
-        if a.shape == shape[1:]:
+        if shape and a.shape == shape[1:]:
             a = a[None]
-        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or a.shape[0] % max(shape[0], 1):
-            raise AxmacError(f"calibration array {inp.name!r} has shape {a.shape}; the model input is {shape} "
-                             f"(batch along axis 0, a multiple of {shape[0]})")
-        n = a.shape[0] // max(shape[0], 1)
-        if batch is not None and n != batch:
+        b = shape[0] if shape else 0
+        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or (b and a.shape[0] % b) or not a.size:
+            shown = "x".join(str(d) if d else "N" for d in shape)
+            raise AxmacError(f"calibration array {inp.name!r} has shape {a.shape}; the model input is {shown} "
+                             f"(samples along axis 0{f', a multiple of {b}' if b else ''})")
+        if samples is not None and a.shape[0] != samples:
             raise AxmacError("calibration arrays have different numbers of samples")
-        batch = n
-        feeds_all[inp.name] = (a.astype(dt, copy=False), shape[0])
+        samples = a.shape[0]
+        fixed = b or fixed
+        feeds_all[inp.name] = a.astype(dt, copy=False)
     m = onnx.ModelProto()
     m.CopyFrom(model)
     existing = {o.name for o in m.graph.output}
@@ -134,22 +141,26 @@ def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) ->
         sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001
         raise AxmacError(f"onnxruntime cannot run the float model for calibration: {str(e).splitlines()[0]}") from e
-    runs = batch or 0
-    ranges = {t: _AbsRange(cfg) for t in tensors}
-    for t in tensors:
-        if t in input_names:
-            a = feeds_all[t][0]
-            ranges[t].add(a.astype(np.float32), a.size)
-    for c in range(runs):
-        feeds = {k: a[c * b:(c + 1) * b] for k, (a, b) in feeds_all.items()}
+    samples = samples or 0
+    chunk = fixed or min(CALIBRATION_CHUNK, max(samples, 1))
+    while True:
+        ranges = {t: _AbsRange(cfg) for t in tensors}
+        for t in tensors:
+            if t in input_names:
+                ranges[t].add(feeds_all[t].astype(np.float32), feeds_all[t].size)
         try:
-            outs = sess.run(run_names, feeds) if run_names else []
+            for s0 in range(0, samples if run_names else 0, chunk):
+                rows = min(chunk, samples - s0)
+                outs = sess.run(run_names, {k: a[s0:s0 + rows] for k, a in feeds_all.items()})
+                for t, v in zip(run_names, outs, strict=True):
+                    v = np.asarray(v, np.float32)
+                    ranges[t].add(v, int(round(v.size * samples / rows)))
         except Exception as e:  # noqa: BLE001
+            if chunk > 1 and not fixed:  # e.g. a reshape with the batch baked in: one sample at a time
+                chunk = 1
+                continue
             raise AxmacError(f"onnxruntime failed on the calibration data: {str(e).splitlines()[0]}") from e
-        for t, v in zip(run_names, outs, strict=True):
-            v = np.asarray(v, np.float32)
-            ranges[t].add(v, v.size * runs)
-    return {t: r.value() for t, r in ranges.items()}
+        return {t: r.value() for t, r in ranges.items()}
 
 
 class _AbsRange:
@@ -192,7 +203,7 @@ class _AbsRange:
         lo = int(np.floor(q))
         hi = min(lo + 1, self.n - 1)
         offset = self.n - top.size  # sorted rank of top[0]
-        v_lo, v_hi = top[lo - offset], top[hi - offset]
+        v_lo, v_hi = top[max(lo - offset, 0)], top[max(hi - offset, 0)]
         return float(v_lo + (v_hi - v_lo) * (q - lo))
 
 

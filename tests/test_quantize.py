@@ -191,3 +191,17 @@ def test_streaming_percentile_is_exact(p, chunks, size):
     for c in range(chunks):
         m.add(data[c], data.size)
     assert m.value() == np.abs(data).max()
+
+
+def test_calibration_with_symbolic_batch_and_baked_reshape():
+    """A symbolic batch runs in chunks; a graph that bakes batch 1 into a Reshape falls back to one sample per run."""
+    w = RNG.normal(size=(12, 3)).astype(np.float32)
+    for target in ([-1, 12], [1, 12]):
+        model = make_model([h.make_node("Reshape", ["x", "s"], ["f"]), h.make_node("Relu", ["f"], ["r"]),
+                            h.make_node("MatMul", ["r", "w"], ["y"], name="mm")],
+                           [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, 4])],
+                           [h.make_tensor_value_info("y", T.FLOAT, None)],
+                           [nh.from_array(np.array(target, np.int64), "s"), nh.from_array(w, "w")], opset=17)
+        x = RNG.normal(size=(70, 3, 4)).astype(np.float32)
+        net = load_model(model, calibration={"x": x})
+        np.testing.assert_allclose(net.mac_layers[0].x_scale, np.maximum(x, 0).max() / 127, rtol=1e-6)
