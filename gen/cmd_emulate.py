@@ -6,11 +6,12 @@
 The model (default: the bundled model of the dataset, LeNet-5 for ``mnist``) is quantized at
 load time with calibration images from the dataset's training split, then run bit-exactly on
 the test images twice: once with the given arithmetic (statistics on) and once with exact
-multipliers (the *exact integer model*). Reported: top-1 accuracy of both, of the float model
-(onnxruntime), the agreement of the two integer models' top-1 decisions, Ma & Jiao's
-trivial-computation fractions per layer and in total, and the throughput of the emulation
-(``macs``, ``seconds``, ``macs_per_second``: the MACs of the approximate run over its wall time).
-Float images of another precision (e.g. float64 in a user's npz) are cast to the model's float type.
+multipliers (the *exact integer model*). Reported: top-1 accuracy of both and of the model as
+given run by onnxruntime (``onnxruntime_accuracy``: the float accuracy for a float model), the
+agreement of the two integer models' top-1 decisions, Ma & Jiao's trivial-computation
+fractions per layer and in total, and the throughput of the emulation (``macs``, ``seconds``,
+``macs_per_second``: the MACs of the approximate run over its wall time). Float images of
+another precision (e.g. float64 in a user's npz) are cast to the model's float type.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ def add_parser(sub) -> None:
                    help="test images and labels (FILE.npz: arrays x, y [, calib]); default mnist")
     add_arith_args(p)
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N test samples")
-    p.add_argument("--no-float", dest="float_ref", action="store_false",
-                   help="skip the float model's accuracy (onnxruntime)")
+    p.add_argument("--no-ort", dest="ort_ref", action="store_false",
+                   help="skip the onnxruntime accuracy of the model as given")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_emulate)
 
 
-def float_accuracy(model: str, name: str, x, y) -> float | None:
-    """Top-1 accuracy of the float model under onnxruntime (``None`` if onnxruntime cannot run it)."""
+def ort_accuracy(model: str, name: str, x, y) -> float | None:
+    """Top-1 accuracy of the model as given under onnxruntime (``None`` if onnxruntime cannot run it)."""
     try:
         import onnxruntime as ort
 
@@ -48,7 +49,7 @@ def float_accuracy(model: str, name: str, x, y) -> float | None:
 
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
-            batch_size=1024, k_tile=None, float_ref=True, progress=None) -> tuple[dict, object]:
+            batch_size=1024, k_tile=None, ort_ref=True, progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
     from ..errors import AxmacError
@@ -92,7 +93,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         "bypass": str(bypass), "bias_correction": bool(bias_correction), "k_tile": k_tile,
         "accuracy": float((pred == y).mean()),
         "exact_accuracy": float((pred_exact == y).mean()),
-        "float_accuracy": float_accuracy(model, names[0], x, y) if float_ref else None,
+        "onnxruntime_accuracy": ort_accuracy(model, names[0], x, y) if ort_ref else None,
         "agreement": float((pred == pred_exact).mean()),
         "macs": rep.macs, "seconds": rep.seconds, "macs_per_second": rep.macs_per_second,
         "total": rep.to_dict().get("total"),
@@ -118,17 +119,17 @@ def cmd_emulate(args) -> int:
     with tqdm(desc="emulate", unit="img", file=sys.stderr, disable=None, leave=False) as bar:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                            bias_correction=args.bias_correction, limit=args.limit, batch_size=args.batch_size,
-                           k_tile=args.k_tile, float_ref=args.float_ref, progress=bar.update)
+                           k_tile=args.k_tile, ort_ref=args.ort_ref, progress=bar.update)
     if args.json:
         json.dump(res, sys.stdout, indent=2)
         print()
         return 0
-    fa = res["float_accuracy"]
+    fa = res["onnxruntime_accuracy"]
     print(f"model {res['model']}  dataset {res['dataset']} ({res['samples']} samples)")
     print(f"multiplier {res['multiplier']}{' + layer map' if layer_map else ''}  bypass {res['bypass']}  "
           f"bias correction {'on' if res['bias_correction'] else 'off'}")
     print(f"top-1 accuracy {res['accuracy']:.4f}   exact integer {res['exact_accuracy']:.4f}"
-          + (f"   float {fa:.4f}" if fa is not None else ""))
+          + (f"   onnxruntime {fa:.4f}" if fa is not None else ""))
     print(f"agreement with the exact integer model {res['agreement']:.4f}")
     print(format_stats_table(rep))
     print(f"{res['macs']:.4g} MACs in {res['seconds']:.3f} s = {res['macs_per_second']:.3g} MAC/s")

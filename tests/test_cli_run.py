@@ -116,7 +116,7 @@ def test_emulate_digits_json(capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["samples"] == 200 and res["agreement"] == 1.0
     assert res["accuracy"] == res["exact_accuracy"]
-    assert abs(res["accuracy"] - res["float_accuracy"]) <= 0.02
+    assert abs(res["accuracy"] - res["onnxruntime_accuracy"]) <= 0.02
     assert res["macs"] > 0 and res["seconds"] > 0 and res["macs_per_second"] == pytest.approx(
         res["macs"] / res["seconds"])
     f = res["total"]["fractions"]
@@ -128,10 +128,10 @@ def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     # every label 0; float64 images are cast to the model's float32
     np.savez(tmp_path / "d.npz", x=x[:50].astype(np.float64), y=np.zeros(50, np.int64), calib=c.astype(np.float64))
     model = "models/digits_cnn.onnx"
-    assert main(["emulate", model, "--dataset", str(tmp_path / "d.npz"), "--json", "--no-float"]) == 0
+    assert main(["emulate", model, "--dataset", str(tmp_path / "d.npz"), "--json", "--no-ort"]) == 0
     res = json.loads(capsys.readouterr().out)
     # the exact integer predictions of these 50 images, scored against all-zero labels
-    assert res["samples"] == 50 and res["float_accuracy"] is None
+    assert res["samples"] == 50 and res["onnxruntime_accuracy"] is None
     assert res["exact_accuracy"] == pytest.approx(np.mean(y[:50] == 0), abs=0.1)
     np.savez(tmp_path / "nolabels.npz", x=x[:5])
     assert "has no array 'y'" in _err(capsys, ["emulate", model, "--dataset", str(tmp_path / "nolabels.npz")])
