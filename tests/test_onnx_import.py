@@ -660,3 +660,18 @@ def test_onnxruntime_quantized_model_bit_exact(tmp_path, fmt):
     expect = ort_run(onnx.load(out), {"input": x_test}, optimize=True)[0]
     got, _ = run_network(net, {"input": x_test}, stats=False)
     assert np.array_equal(got[net.outputs[0].name], expect)
+
+
+def test_node_attributes_and_opset():
+    model = make_model([h.make_node("Pad", ["x", "p"], ["y"], name="pad", mode="reflect"),
+                        h.make_node("Softmax", ["y"], ["z"], name="sm", axis=1)],
+                       [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 4, 4])],
+                       [h.make_tensor_value_info("z", T.FLOAT, None)],
+                       [nh.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "p")], opset=18)
+    net = load_model(model)
+    pad, sm = net.nodes
+    assert pad.attrs == {"mode": "reflect"} and isinstance(pad.attrs["mode"], str)
+    assert sm.attrs == {"axis": 1} and net.opset == 18
+    assert np.array_equal(net.constants["p"], [0, 0, 1, 1, 0, 0, 1, 1])
+    assert net.shapes["z"] == (1, 3, 6, 6) and net.outputs[0].shape == (1, 3, 6, 6)
+    assert net.mac_layers == []
