@@ -29,8 +29,8 @@ Three kernels, chosen per call (see :func:`kernel_for`):
     The statistics variant also tracks the running partial sums for cases (d)/(e).
 ``fallback``
     wider operands with an approximate multiplier (no table): the vectorised model
-    ``mult(a, b)`` on bounded chunks of the ``M x K x N`` products. Exact but slow
-    (about 2e7-5e7 MAC/s here).
+    ``mult(a, b)`` evaluated on the distinct activation values of each ``k`` only, then the
+    same row-gather kernel. Exact; its speed depends on ``M`` against ``2**n``.
 
 Memory stays bounded: no ``M x K x N`` intermediate, only blocks of it.
 """
@@ -58,7 +58,7 @@ L_BLOCK_BYTES = 1 << 20
 N_BLOCK = 256
 #: Bound of the table kernel's int32 accumulators.
 INT32_LIMIT = (1 << 31) - 1
-#: Largest ``M x K x N`` chunk (elements) of the fallback kernel.
+#: Largest product-row block (entries) of the fallback kernel.
 FALLBACK_CHUNK = 1 << 21
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
@@ -515,12 +515,63 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
 
 
 # --------------------------------------------------------------------------------------------
-# fallback: the vectorised model on bounded chunks
+# fallback: the vectorised model on the distinct operand pairs
 # --------------------------------------------------------------------------------------------
+@njit(parallel=True, cache=True)
+def _rows_gemm(rowidx, lcat, n0, nparts, acc):  # pragma: no cover - numba
+    """``acc[m, n0:n0+nb] += sum_kk lcat[rowidx[m, kk]]`` (int64), rows split in ``nparts``."""
+    m_total, kb = rowidx.shape
+    nb = lcat.shape[1]
+    for part in prange(nparts):
+        for m in range(part * m_total // nparts, (part + 1) * m_total // nparts):
+            out = acc[m, n0:n0 + nb]
+            for kk in range(kb):
+                row = lcat[rowidx[m, kk]]
+                for j in range(nb):
+                    out[j] += row[j]
+
+
+@njit(parallel=True, cache=True)
+def _rows_gemm_stats(rowidx, lcat, n0, first, last, nparts, acc, chain, counts):  # pragma: no cover
+    """:func:`_rows_gemm` with the chain bookkeeping of :func:`_lut_gemm_stats` (one K-block)."""
+    m_total, kb = rowidx.shape
+    nb = lcat.shape[1]
+    for part in prange(nparts):
+        cz = 0
+        co = 0
+        for m in range(part * m_total // nparts, (part + 1) * m_total // nparts):
+            s = chain[m, n0:n0 + nb]
+            if first:
+                s[:] = 0
+            for kk in range(kb):
+                row = lcat[rowidx[m, kk]]
+                for j in range(nb):
+                    p = row[j]
+                    q = s[j]
+                    z = (p == 0) | (q == 0)
+                    cz += z
+                    co += (not z) & (p + q == 0)
+                    s[j] = q + p
+            if last:
+                out = acc[m, n0:n0 + nb]
+                for j in range(nb):
+                    out[j] += s[j]
+        counts[part, 0] += cz
+        counts[part, 1] += co
+
+
 def fallback_gemm(x: np.ndarray, w: np.ndarray, plan: Plan, *, stats: TrivialStats | None = None,
                   k_tile: int | None = None) -> np.ndarray:
-    """``sum_k P(x[m, k], w[k, n])`` from ``mult(a, b)`` + bypass on ``M x K x N`` chunks."""
-    mult, bypass, signed = plan.mult, plan.bypass, plan.signed
+    """``sum_k P(x[m, k], w[k, n])`` evaluating the model ``mult(a, b)`` + bypass only on the
+    distinct values of each column of ``x``.
+
+    For a block of ``k``, the distinct values ``u`` of each ``x[:, k]`` (found with a presence
+    array over the operand range, no sort) get the product rows ``P(u, w[k, cols])``; the
+    kernel then adds row ``rowidx[m, k]`` into ``acc[m, cols]``. Model evaluations drop from
+    ``M*K*N`` to at most ``min(M, 2**n)*K*N``; a block holds at most :data:`FALLBACK_CHUNK`
+    product-table entries and ``2 * FALLBACK_CHUNK`` row indices (more when one ``k`` needs it).
+    """
+    mult, bypass, signed, fmt = plan.mult, plan.bypass, plan.signed, plan.mult.fmt
     x = x.astype(np.int64, copy=False)
     w = w.astype(np.int64, copy=False)
     m, k = x.shape
@@ -530,29 +581,32 @@ def fallback_gemm(x: np.ndarray, w: np.ndarray, plan: Plan, *, stats: TrivialSta
         _add_mul_stats(stats, x, w, ones_values(signed))
     if m == 0 or n == 0 or k == 0:
         return acc
-    kc = max(1, min(k, FALLBACK_CHUNK // max(n, 1)))
-    mc = max(1, FALLBACK_CHUNK // (kc * n))
-    blocks = _blocks(k, kc, k_tile)
-    for m0 in range(0, m, mc):
-        xs = x[m0:m0 + mc]
-        s = np.zeros((xs.shape[0], n), dtype=np.int64)
-        for k0, k1, first, last in blocks:
-            a = xs[:, k0:k1, None]
-            b = w[None, k0:k1, :]
-            p = bypass.apply(mult(a, b, check=False), a, b, signed)
-            if stats is not None:
-                if first:
-                    s[:] = 0
-                before = np.cumsum(p, axis=1)
-                before -= p
-                before += s[:, None, :]
-                z = (p == 0) | (before == 0)
-                stats.add_zero += int(np.count_nonzero(z))
-                stats.opposite += int(np.count_nonzero(~z & (p + before == 0)))
-            if stats is None:
-                acc[m0:m0 + mc] += p.sum(axis=1)
-                continue
-            s += p.sum(axis=1)
-            if last:
-                acc[m0:m0 + mc] += s
+    span = 1 << fmt.bits
+    distinct = min(m, span)
+    nb = max(1, min(n, FALLBACK_CHUNK // distinct))
+    kb = max(1, min(k, FALLBACK_CHUNK // (distinct * nb), 2 * FALLBACK_CHUNK // m, (1 << 31) // span))
+    chain = np.zeros((m, n), dtype=np.int64) if stats is not None else None
+    with _threads(m * k * n) as nthreads:
+        nparts = max(1, min(nthreads, m // 64))
+        counts = np.zeros((nparts, 2), dtype=np.int64)
+        for k0, k1, first, last in _blocks(k, kb, k_tile):
+            # presence of (column, value) pairs; rank = row of the product table
+            key = (x[:, k0:k1] - fmt.lo) + np.arange(k1 - k0, dtype=np.int64) * span
+            present = np.zeros((k1 - k0) * span, dtype=bool)
+            present[key.ravel()] = True
+            keys = np.flatnonzero(present)
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            rowidx = rank[key].astype(np.int32)
+            a = (keys % span + fmt.lo)[:, None]
+            kcol = keys // span + k0
+            for n0 in range(0, n, nb):
+                b = w[kcol, n0:n0 + nb]
+                lcat = np.ascontiguousarray(bypass.apply(mult(a, b, check=False), a, b, signed), dtype=np.int64)
+                if stats is None:
+                    _rows_gemm(rowidx, lcat, n0, nparts, acc)
+                else:
+                    _rows_gemm_stats(rowidx, lcat, n0, first, last, nparts, acc, chain, counts)
+    if stats is not None:
+        stats.add_zero += int(counts[:, 0].sum())
+        stats.opposite += int(counts[:, 1].sum())
     return acc
