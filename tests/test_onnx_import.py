@@ -675,3 +675,23 @@ def test_node_attributes_and_opset():
     assert np.array_equal(net.constants["p"], [0, 0, 1, 1, 0, 0, 1, 1])
     assert net.shapes["z"] == (1, 3, 6, 6) and net.outputs[0].shape == (1, 3, 6, 6)
     assert net.mac_layers == []
+
+
+@pytest.mark.parametrize("auto_pad,hw,strides,dil,pads", [
+    # ONNX spec: out = ceil(in / s), total = (out - 1) * s + (k - 1) * d + 1 - in, UPPER puts the odd one at the end
+    ("SAME_UPPER", (8, 7), (2, 1), (1, 1), (0, 1, 1, 1)),  # H: out 4, total 1; W: out 7, total 2
+    ("SAME_LOWER", (8, 7), (2, 1), (1, 1), (1, 1, 0, 1)),
+    ("SAME_UPPER", (5, 6), (1, 3), (2, 1), (2, 0, 2, 0)),  # H: total 4 (dilated k = 5); W: out 2, total 0
+    ("VALID", (5, 6), (1, 1), (1, 1), (0, 0, 0, 0)),
+])
+def test_auto_pad_to_explicit_pads(auto_pad, hw, strides, dil, pads):
+    w = RNG.integers(-5, 5, (2, 1, 3, 3)).astype(np.int8)
+    model = make_model([h.make_node("ConvInteger", ["x", "w"], ["y"], auto_pad=auto_pad, strides=list(strides),
+                                    dilations=list(dil))],
+                       [h.make_tensor_value_info("x", T.INT8, [1, 1, *hw])],
+                       [h.make_tensor_value_info("y", T.INT32, None)], [nh.from_array(w, "w")], opset=10)
+    net = load_model(model)
+    layer = only_mac(net)
+    assert layer.pads == pads and layer.strides == strides and layer.dilations == dil
+    x = RNG.integers(-128, 128, (1, 1, *hw)).astype(np.int8)
+    assert np.array_equal(ref_mac(layer, x), ReferenceEvaluator(model).run(None, {"x": x})[0])
