@@ -1,7 +1,8 @@
 """axmac schedule: tile a model's GEMMs for an R x C MAC array (tiles, cycles, traffic, utilization).
 
 ``axmac schedule MODEL.onnx --rows R --cols C [--dataflow ws|os] -o schedule.json`` lowers every
-MAC layer of the model to GEMM tiles for an R x C array and writes the schedule (:func:`axmac.onnx_import.schedule.make_schedule`): tiles in order, MACs, cycles of the array's
+MAC layer of the model to GEMM tiles for an R x C array and writes the schedule
+(:func:`axmac.onnx_import.schedule.make_schedule`): tiles in order, MACs, cycles of the array's
 cycle model (:mod:`axmac.golden.cycle_model`), buffer traffic and utilization per layer and in
 total. A float model needs no calibration for this (shapes and weight widths only); with
 ``--calibration FILE.npz`` it is quantized as ``axmac run`` would (the schedule is the same
