@@ -8,7 +8,9 @@ Prints MAC/s for the exact multiplier (float BLAS path) and a table-based approx
   fc 256->120, fc 120->84, fc 84->10;
 
 plus the peak traced memory (``tracemalloc``) of each case and the process' max RSS. Each case
-is run ``--repeat`` times and the best time is reported (the machine is shared).
+is run at least ``--repeat`` times and the best time is reported (the machine is shared): wall
+time, and CPU time of all threads (robust against other processes; with
+``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` it is the single-core figure).
 
     .venv/bin/python bench/bench_kernels.py [--approx drum:4] [--bits 8] [--repeat 3] [--quick]
 """
@@ -20,6 +22,7 @@ import resource
 import time
 import tracemalloc
 
+import numba
 import numpy as np
 
 from axmac.golden.bypass import Bypass
@@ -59,20 +62,22 @@ def cases(batch_wide: int, batch_lenet: int, bits: int, rng):
     return out
 
 
-def best_time(fn, repeat: int) -> tuple[float, int]:
-    """Best wall time of at least ``repeat`` runs (more, up to 50, while they take under 1 s in
-    all) and the tracemalloc peak (bytes) of one more run."""
+def best_time(fn, repeat: int) -> tuple[float, float, int]:
+    """Best wall time and best CPU time (all threads) of at least ``repeat`` runs (more, up to
+    50, while they take under 1 s in all), and the tracemalloc peak (bytes) of one more run."""
     fn()  # warm-up: numba compilation / cache load, plan tables
-    times = []
-    while len(times) < repeat or (sum(times) < 1.0 and len(times) < 50):
+    walls, cpus = [], []
+    while len(walls) < repeat or (sum(walls) < 1.0 and len(walls) < 50):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     tracemalloc.start()
     fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return min(times), peak
+    return min(walls), min(cpus), peak
 
 
 def main(argv=None) -> None:
@@ -85,16 +90,18 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     bw, bl = (2, 50) if args.quick else (16, 1000)
     specs = [("exact", Bypass()), (args.approx, Bypass.parse("all"))]
-    print(f"{'case':42s} {'multiplier':>10s} {'stats':>5s} {'kernel':>8s} {'time s':>8s} {'MAC/s':>9s} {'peak MB':>8s}")
+    print(f"threads: numba {numba.get_num_threads()}; MAC/s = MACs / best wall time, MAC/cpu-s = MACs / best CPU time")
+    print(f"{'case':36s} {'multiplier':>10s} {'stats':>5s} {'kernel':>8s} {'wall s':>8s} {'MAC/s':>9s} "
+          f"{'MAC/cpu-s':>9s} {'peak MB':>8s}")
     for name, macs, fn in cases(bw, bl, args.bits, rng):
         for spec, bp in specs:
             mult = make_multiplier(spec, args.bits, True)
             for with_stats in (False, True):
                 kern = kernel_for(mult, bp, with_stats)
-                t, peak = best_time(lambda fn=fn, mult=mult, bp=bp, ws=with_stats:
-                                    fn(mult, bp, TrivialStats() if ws else None), args.repeat)
-                print(f"{name:42s} {spec:>10s} {'yes' if with_stats else 'no':>5s} {kern:>8s} {t:8.4f} "
-                      f"{macs / t:9.2e} {peak / 2**20:8.1f}", flush=True)
+                wall, cpu, peak = best_time(lambda fn=fn, mult=mult, bp=bp, ws=with_stats:
+                                            fn(mult, bp, TrivialStats() if ws else None), args.repeat)
+                print(f"{name:36s} {spec:>10s} {'yes' if with_stats else 'no':>5s} {kern:>8s} {wall:8.4f} "
+                      f"{macs / wall:9.2e} {macs / max(cpu, 1e-9):9.2e} {peak / 2**20:8.1f}", flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"max RSS of the process: {rss:.0f} MB")
 
