@@ -272,7 +272,9 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
     work = Path(tempfile.mkdtemp(prefix=f"{top}-{target}-{key[:12]}-", dir=BUILD_ROOT / "synth"))
     names = []
     for i, (p, t) in enumerate(zip(paths, texts, strict=True)):
-        name = f"src{i}_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}"
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.name)
+        if name in names or name in ("generic.ys", "ice40.ys", f"{top}.json"):
+            name = f"src{i}_{name}"
         (work / name).write_bytes(t)
         names.append(name)
     if target == "generic":
