@@ -46,9 +46,10 @@ from .verilog import collect_extra_sources, write_design
 
 TARGETS = ("generic", "ice40")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
-FLOW_REVISION = 1
+FLOW_REVISION = 2
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 ICE40_DEVICE = ("hx8k", "ct256")
+ICE40_IO = 206  # SB_IO sites of the hx8k in the ct256 package
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("AXMAC_BUILD", REPO / "build"))
@@ -177,20 +178,21 @@ def _is_ff(cell: str) -> bool:
     return "DFF" in cell.upper() or "DLATCH" in cell.upper()
 
 
-def _stat(path: Path) -> tuple[dict[str, int], str | None]:
-    """``num_cells_by_type`` (``$scopeinfo`` dropped) and the transistor estimate of ``stat -json``."""
+def _stat(path: Path) -> tuple[dict[str, int], str | None, int]:
+    """``num_cells_by_type`` (``$scopeinfo`` dropped), the transistor estimate and the number of
+    port bits, from ``stat -json``."""
     data = json.loads(path.read_text())
     design = data.get("design") or {}
     cells = {k: int(v) for k, v in (design.get("num_cells_by_type") or {}).items() if k != "$scopeinfo"}
-    return cells, design.get("estimated_num_transistors")
+    return cells, design.get("estimated_num_transistors"), int(design.get("num_port_bits", 0))
 
 
 def _generic(work: Path, names: list[str], top: str, timeout: float) -> dict:
     (work / "generic.ys").write_text(_generic_script(names, top))
     log = work / "yosys.log"
     _run_tool("yosys", ["-q", "-l", log.name, "generic.ys"], work, log, timeout)
-    gates, _ = _stat(work / "gates.json")
-    cmos, trans = _stat(work / "cmos.json")
+    gates, _, _ = _stat(work / "gates.json")
+    cmos, trans, _ = _stat(work / "cmos.json")
     dff = sum(v for k, v in gates.items() if _is_ff(k))
     m = re.match(r"\d+", str(trans or ""))
     return {
@@ -206,8 +208,24 @@ def _ice40(work: Path, names: list[str], top: str, timeout: float, freq_mhz: flo
     (work / "ice40.ys").write_text(_ice40_script(names, top))
     log = work / "yosys.log"
     _run_tool("yosys", ["-q", "-l", log.name, "ice40.ys"], work, log, timeout)
-    cells, _ = _stat(work / "ice40.json")
+    cells, _, port_bits = _stat(work / "ice40.json")
     dev, pkg = ICE40_DEVICE
+    fig = {
+        "device": f"{dev}-{pkg}",
+        "lut4": cells.get("SB_LUT4", 0),
+        "carry": cells.get("SB_CARRY", 0),
+        "dff": sum(v for k, v in cells.items() if _is_ff(k)),
+        "ram": cells.get("SB_RAM40_4K", 0),
+        "lc": None,
+        "io": port_bits,
+        "fmax_mhz": None,
+        "cells_by_type": dict(sorted(cells.items())),
+    }
+    if port_bits > ICE40_IO:
+        # nextpnr would only fail to place the pins: keep Yosys's figures, say why there is no Fmax
+        fig["note"] = (f"{port_bits} port bits exceed the {ICE40_IO} I/O pins of {dev}-{pkg}: "
+                       "not placed and routed (no lc, no fmax_mhz)")
+        return fig
     plog = work / "nextpnr.log"
     _run_tool("nextpnr-ice40", [f"--{dev}", "--package", pkg, "--json", f"{top}.json", "--freq", f"{freq_mhz:g}",
                                 "--seed", str(seed), "--pcf-allow-unconstrained", "--timing-allow-fail",
@@ -215,17 +233,10 @@ def _ice40(work: Path, names: list[str], top: str, timeout: float, freq_mhz: flo
     rep = json.loads((work / "report.json").read_text())
     fmax = [float(v["achieved"]) for v in (rep.get("fmax") or {}).values()]
     util = rep.get("utilization") or {}
-    return {
-        "device": f"{dev}-{pkg}",
-        "lut4": cells.get("SB_LUT4", 0),
-        "carry": cells.get("SB_CARRY", 0),
-        "dff": sum(v for k, v in cells.items() if _is_ff(k)),
-        "ram": cells.get("SB_RAM40_4K", 0),
-        "lc": int((util.get("ICESTORM_LC") or {}).get("used", 0)),
-        "io": int((util.get("SB_IO") or {}).get("used", 0)),
-        "fmax_mhz": min(fmax) if fmax else None,
-        "cells_by_type": dict(sorted(cells.items())),
-    }
+    fig["lc"] = int((util.get("ICESTORM_LC") or {}).get("used", 0))
+    fig["io"] = int((util.get("SB_IO") or {}).get("used", 0))
+    fig["fmax_mhz"] = min(fmax) if fmax else None
+    return fig
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -239,7 +250,8 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         ``target``, ``top``, ``tools`` (versions), ``work_dir``, ``cached`` and the figures:
         generic: ``gates``, ``dff``, ``transistors``, ``gates_by_type``, ``cmos_by_type``;
         ice40: ``device``, ``lut4``, ``carry``, ``dff``, ``ram``, ``lc``, ``io``, ``fmax_mhz``
-        (``None`` without a clocked path), ``cells_by_type``.
+        (``None`` without a clocked path), ``cells_by_type``; a design with more port bits than
+        the package has pins is not placed (``lc`` and ``fmax_mhz`` ``None``, a ``note`` says why).
     """
     if target not in TARGETS:
         raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")

@@ -88,6 +88,12 @@ def test_truncated_multiplier_is_smaller():
     assert trunc["transistors"] < exact["transistors"]
 
 
+def test_ice40_too_many_pins_keeps_yosys_figures():
+    r = synth_component(_BitwiseAnd(80), "wide", target="ice40", registered=False)
+    assert r["io"] == 240 and r["lut4"] == 80  # one LUT4 per output bit
+    assert r["fmax_mhz"] is None and r["lc"] is None and "206 I/O pins" in r["note"]
+
+
 def test_cache_hit_returns_same_figures():
     comp = make_hw_multiplier("exact", 6, False)
     first = synth_component(comp, "mul6", target="ice40", cache=False)
