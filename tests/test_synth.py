@@ -42,6 +42,15 @@ class _ExternalAnd(_BitwiseAnd):
         return m
 
 
+class _RegisteredAnd(_BitwiseAnd):
+    """``y <= a & b`` on the ``sync`` clock: n flip-flops of its own."""
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.y.eq(self.a & self.b)
+        return m
+
+
 def _figures(r):
     return {k: r[k] for k in FIGURES if k in r}
 
@@ -59,6 +68,12 @@ def test_generic_counts_known_gates():
 def test_external_verilog_is_synthesised():
     r = synth_component(_ExternalAnd(3), "extand", target="generic", registered=True)
     assert r["gates_by_type"] == {"AND": 3} and r["dff"] == 9
+
+
+def test_wrapper_shares_the_clock_of_a_sequential_design():
+    r = synth_component(_RegisteredAnd(4), "rand", target="ice40", registered=True)
+    assert r["dff"] == 4 * 4 and r["lut4"] == 4  # 3n wrapper flops + n own; one LUT per AND
+    assert r["io"] == 3 * 4 + 2 and r["fmax_mhz"] > 0  # one clock, one reset
 
 
 def test_registered_wrapper_adds_one_flop_per_port_bit():
