@@ -113,6 +113,7 @@ def test_lut_of_a_table_has_that_multipliers_metrics(capsys, tmp_path):
     assert rc == 0 and all(got[k] == ref[k] for k in METRIC_KEYS)
 
 
+@pytest.mark.rtl  # the verilog: row is tabulated by a Verilator build
 def test_demo_rows(capsys, tmp_path):
     rc, out, err = _run(capsys, "demo", "--no-hw", "--json", "--out-dir", str(tmp_path))
     assert rc == 0, err
@@ -129,6 +130,7 @@ def test_demo_rows(capsys, tmp_path):
     assert all(r["exhaustive"] and r["pairs"] == 65536 for r in rows.values())
 
 
+@pytest.mark.rtl
 def test_demo_text(capsys, tmp_path):
     rc, out, _ = _run(capsys, "demo", "--no-hw", "--out-dir", str(tmp_path))
     assert rc == 0
