@@ -27,7 +27,8 @@ LUT_HW_MAX_BITS = 6
 
 def add_parser(sub) -> None:
     p = sub.add_parser("multipliers", help="list the multiplier families or characterize one (error, area, Fmax)",
-                       description=__doc__.split("\n\n")[0])
+                       description="The multiplier families, and the error metrics and hardware cost "
+                       "(Yosys, nextpnr) of one of them.")
     msub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     msub.required = True
 
