@@ -42,7 +42,7 @@ def check(op, inputs, attrs=None, opset=19, rtol=2e-6):
     assert got.shape == want.shape
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
     if np.issubdtype(want.dtype, np.floating):
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-7)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
     else:
         np.testing.assert_array_equal(got, want)
 
@@ -191,8 +191,8 @@ def _session(model):
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
-def _ort(op, inputs, attrs, out_type=TensorProto.FLOAT):
-    model, feeds = one_node(op, inputs, attrs, opset=19)
+def _ort(op, inputs, attrs, out_type=TensorProto.FLOAT, opset=19):
+    model, feeds = one_node(op, inputs, attrs, opset=opset)
     model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y0", out_type, None))
     return _session(model).run(None, feeds)[0]
 
@@ -215,6 +215,41 @@ def test_pool_ceil_mode_vs_onnxruntime(op, attrs):
 
 def test_global_average_pool():
     check("GlobalAveragePool", [f32(2, 5, 7, 6)])
+
+
+# -- float32 bit-exactness with onnxruntime (what keeps QDQ networks equal after requantization) -
+
+def _dequantized(*shape):
+    """Float32 values on an int8 grid, as a DequantizeLinear produces them (many exact ties)."""
+    return RNG.integers(-128, 128, shape).astype(np.float32) * np.float32(0.0371)
+
+
+@pytest.mark.parametrize("opset", [13, 19])
+def test_sigmoid_bitexact_with_onnxruntime(opset):
+    x = np.concatenate([f32(200000, scale=6.0), np.linspace(-25, 25, 100001, dtype=np.float32)])
+    np.testing.assert_array_equal(run_op("Sigmoid", [x], {}, opset=opset), _ort("Sigmoid", [x], {}, opset=opset))
+
+
+@pytest.mark.parametrize("opset", [13, 19])
+@pytest.mark.parametrize("attrs", [
+    {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1]},
+    {"kernel_shape": [2, 2], "strides": [2, 2]},
+    {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": 1},
+    {"kernel_shape": [5, 3], "strides": [1, 2], "pads": [2, 1, 2, 1]},
+    {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
+    {"kernel_shape": [4, 4], "strides": [1, 1], "pads": [0, 0, 2, 2]},
+])
+def test_average_pool_bitexact_with_onnxruntime(attrs, opset):
+    """onnxruntime sums windows row-major from opset 19 on, column by column before (MLAS)."""
+    x = _dequantized(20, 8, 13, 12)
+    np.testing.assert_array_equal(run_op("AveragePool", [x], attrs, opset=opset),
+                                  _ort("AveragePool", [x], attrs, opset=opset))
+
+
+@pytest.mark.parametrize("hw", [1, 3, 7, 16])
+def test_global_average_pool_bitexact_with_onnxruntime(hw):
+    x = _dequantized(50, 6, hw, hw)
+    np.testing.assert_array_equal(run_op("GlobalAveragePool", [x], {}), _ort("GlobalAveragePool", [x], {}, opset=13))
 
 
 # -- resize ---------------------------------------------------------------------------------------
@@ -282,6 +317,8 @@ def test_unsupported_op_and_attribute():
         run_op("QGemm", [f32(2)], {}, domain="com.microsoft")
     with pytest.raises(AxmacError, match="unsupported attribute 'bogus'"):
         run_op("Relu", [f32(2)], {"bogus": 1})
+    with pytest.raises(AxmacError, match="unsupported attribute '_column_sums'"):
+        run_op("AveragePool", [f32(1, 1, 4, 4)], {"kernel_shape": [2, 2], "_column_sums": True})
     with pytest.raises(AxmacError, match="only mode 'nearest'"):
         run_op("Resize", [f32(1, 1, 2, 2), None, np.array([1, 1, 2, 2], np.float32)], {"mode": "linear"})
     with pytest.raises(AxmacError, match="coordinate_transformation_mode"):
