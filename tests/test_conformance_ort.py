@@ -8,6 +8,10 @@ elements: onnxruntime runs a QDQ graph as float Conv/Gemm between Dequantize/Qua
 float32 sums can round a requantized value differently from the integer accumulator. The
 figures are printed (``pytest -s``). Top-1 accuracy of each int8 model must be within 0.5
 percentage points of the float model's (onnxruntime).
+
+An "op zoo" CNN (grouped / dilated convs and every kind of non-MAC op between Q/DQ pairs)
+quantized to QDQ must match onnxruntime bit for bit: the golden float32 kernels reproduce
+onnxruntime's arithmetic (see golden/ops.py), so every requantized int8 value agrees.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from axmac.gen.datasets import default_model, load_dataset
 from axmac.golden.engine import run_network
@@ -39,11 +44,9 @@ def data():
     return x, y, calib, float_logits
 
 
-@pytest.fixture(scope="module")
-def quantized(tmp_path_factory, data):
+def ort_quantize(src, dst, calib, fmt, per_channel):
+    """onnxruntime ``quantize_static`` (int8 activations and weights) with a CalibrationDataReader."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    _, _, calib, _ = data
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -52,18 +55,21 @@ def quantized(tmp_path_factory, data):
         def get_next(self):
             return next(self.batches, None)
 
-    out = {}
-    d = tmp_path_factory.mktemp("ortq")
     logging.disable(logging.WARNING)  # the quantizer's advice to pre-process the model
     try:
-        for fmt, per_channel in VARIANTS:
-            path = d / f"lenet_{fmt}_{'pc' if per_channel else 'pt'}.onnx"
-            quantize_static(str(default_model("mnist")), str(path), Reader(), quant_format=getattr(QuantFormat, fmt),
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
-            out[(fmt, per_channel)] = path
+        quantize_static(str(src), str(dst), Reader(), quant_format=getattr(QuantFormat, fmt),
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
     finally:
         logging.disable(logging.NOTSET)
-    return out
+    return dst
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory, data):
+    _, _, calib, _ = data
+    d = tmp_path_factory.mktemp("ortq")
+    return {(fmt, pc): ort_quantize(default_model("mnist"), d / f"lenet_{fmt}_{'pc' if pc else 'pt'}.onnx", calib,
+                                    fmt, pc) for fmt, pc in VARIANTS}
 
 
 def _output_scale(net) -> float:
@@ -110,3 +116,57 @@ def test_axmac_quantized_lenet_accuracy(data):
     acc_float = (float_logits.argmax(1) == y).mean()
     print(f"\naxmac int8: top-1 {acc:.4f}, float {acc_float:.4f}")
     assert abs(acc - acc_float) <= 0.005
+
+
+def op_zoo_model(seed=0):
+    """A float CNN exercising the golden ops inside a QDQ graph: grouped strided conv, dilated
+    conv, LeakyRelu, AveragePool (pads not counted), MaxPool, Concat, Resize (nearest),
+    1x1 conv, Sigmoid, GlobalAveragePool, Flatten, Gemm (transB). Input (N, 4, 16, 16)."""
+    rng = np.random.default_rng(seed)
+    inits = []
+
+    def c(name, *shape, scale=0.3):
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["input", c("w1", 8, 2, 3, 3, scale=0.4), c("b1", 8, scale=0.1)], ["c1"], group=2, strides=[2, 2],
+           pads=[1, 1, 1, 1]),
+        mk("Relu", ["c1"], ["r1"]),
+        mk("Conv", ["r1", c("w2", 8, 8, 3, 3, scale=0.2)], ["c2"], dilations=[2, 2], pads=[2, 2, 2, 2]),
+        mk("LeakyRelu", ["c2"], ["r2"], alpha=0.1),
+        mk("AveragePool", ["r2"], ["a2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        mk("MaxPool", ["r1"], ["m1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        mk("Concat", ["a2", "m1"], ["cat"], axis=1),
+        mk("Resize", ["cat", "", "scales"], ["up"], mode="nearest"),
+        mk("Conv", ["up", c("w3", 6, 16, 1, 1), c("b3", 6, scale=0.1)], ["c3"]),
+        mk("Sigmoid", ["c3"], ["s3"]),
+        mk("GlobalAveragePool", ["s3"], ["g"]),
+        mk("Flatten", ["g"], ["f"]),
+        mk("Gemm", ["f", c("w4", 5, 6, scale=1.0), c("b4", 5, scale=0.1)], ["logits"], transB=1),
+    ]
+    g = helper.make_graph(nodes, "op_zoo",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, 16, 16])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["pt", "pc"])
+def test_qdq_op_zoo_bitexact(tmp_path, per_channel):
+    """Every op of the zoo runs between DequantizeLinear / QuantizeLinear in onnxruntime's QDQ
+    graph; the golden engine must give the same int8 values everywhere, hence the same logits."""
+    import onnx
+
+    x = np.random.default_rng(1).standard_normal((300, 4, 16, 16)).astype(np.float32)
+    src = tmp_path / "zoo.onnx"
+    onnx.save(op_zoo_model(), str(src))
+    path = ort_quantize(src, tmp_path / "zoo_q.onnx", x[:100], "QDQ", per_channel)
+    want = _session(path).run(None, {"input": x[100:]})[0]
+    net = load_model(path)
+    ops = {getattr(n, "op_type", "") for n in net.nodes}
+    assert {"AveragePool", "Sigmoid", "GlobalAveragePool", "Resize", "Concat", "LeakyRelu"} <= ops
+    assert len(net.mac_layers) == 4 and net.mac_layers[0].group == 2
+    out, _ = run_network(net, {"input": x[100:]}, stats=False)
+    np.testing.assert_array_equal(out["logits"], want)
