@@ -20,6 +20,7 @@ from axmac.sim.multiplier_tb import (
     corner_words,
     decode_pairs,
     encode_pairs,
+    lut_file,
     regression_specs,
     run_bank,
     split_outputs,
@@ -118,3 +119,23 @@ def test_split_outputs_and_pair_encoding_round_trip():
     b = rng.integers(-128, 128, 100)
     a2, b2 = decode_pairs(encode_pairs(a, b, 8), 8, True)
     assert (a2 == a).all() and (b2 == b).all()
+
+
+# -- structure of the generated Verilog (no simulator) ----------------------------------------
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_bam_is_a_partial_product_array_without_multiply(signed):
+    from axmac.gen.verilog import to_verilog
+    from axmac.hw.multipliers import make_hw_multiplier
+
+    text = to_verilog(make_hw_multiplier("bam:5", 8, signed), "bam")
+    assert " * " not in text and "pp0" in text and "pp7" in text
+    assert "pp0" not in to_verilog(make_hw_multiplier("bam:9", 8, signed), "bam")  # row 0 lies in columns 0..7
+
+
+def test_lut_rom_verilog_size_at_8_bits():
+    from axmac.gen.verilog import to_verilog
+    from axmac.hw.multipliers import make_hw_multiplier
+
+    text = to_verilog(make_hw_multiplier(f"lut:{lut_file(WORK, 8, True)}", 8, True), "rom")
+    assert text.count("16'h") == 65536 and len(text) < 3_000_000
