@@ -77,6 +77,29 @@ def test_run_layer_map_changes_only_that_layer(ci, tmp_path, capsys):
     assert not np.array_equal(y, ort_run(model, {"x": x})[0])  # truncation changes results
 
 
+def test_run_two_inputs_two_outputs_by_name(tmp_path):
+    """Inputs are matched by graph input name and outputs written under graph output names."""
+    w = RNG.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    nodes = [helper.make_node("ConvInteger", ["a", "w"], ["ya"]), helper.make_node("Relu", ["b"], ["yb"])]
+    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", 4]),
+                                         helper.make_tensor_value_info("a", TensorProto.INT8, ["N", 2, 5, 5])],
+                          [helper.make_tensor_value_info("yb", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("ya", TensorProto.INT32, None)],
+                          [numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    (tmp_path / "two.onnx").write_bytes(m.SerializeToString())
+    feeds = {"a": RNG.integers(-128, 128, (3, 2, 5, 5)).astype(np.int8),
+             "b": RNG.standard_normal((3, 4)).astype(np.float32)}
+    np.savez(tmp_path / "in.npz", **feeds)
+    assert main(["run", str(tmp_path / "two.onnx"), "--inputs", str(tmp_path / "in.npz"), "--outputs",
+                 str(tmp_path / "out.npz")]) == 0
+    yb, ya = ort_run(m, feeds)  # graph output order
+    with np.load(tmp_path / "out.npz") as f:
+        assert sorted(f.files) == ["ya", "yb"]
+        np.testing.assert_array_equal(f["ya"], ya)
+        np.testing.assert_array_equal(f["yb"], yb)
+
+
 def _err(capsys, argv):
     rc = main(argv)
     err = capsys.readouterr().err.strip()
