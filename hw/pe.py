@@ -147,7 +147,7 @@ class PE(wiring.Component):
         a_reg = Signal(op, name="a_reg")
         valid_reg = Signal(name="valid_reg")
         psum_reg = Signal(self.psum_in.shape(), name="psum_reg")
-        a_zero_q = Signal(name="a_zero_q")
+        a_zero_q = Signal(init=1, name="a_zero_q")  # a_reg resets to 0
         a_one_q = Signal(name="a_one_q")
         m.d.sync += [a_reg.eq(self.a_in), valid_reg.eq(self.valid_in), psum_reg.eq(self.psum_in),
                      a_zero_q.eq(a_zero), a_one_q.eq(a_one)]
