@@ -103,7 +103,10 @@ def make_plan(mult: Multiplier, bypass: Bypass = NO_BYPASS) -> Plan:
         raise AxmacError(f"mult must be a Multiplier (see make_multiplier), not {type(mult).__name__}")
     if not isinstance(bypass, Bypass):
         raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
-    per_mult = _PLANS.setdefault(mult, {})
+    try:
+        per_mult = _PLANS.setdefault(mult, {})
+    except TypeError:  # a multiplier class made unhashable: no caching
+        per_mult = {}
     plan = per_mult.get(bypass)
     if plan is None:
         fmt = mult.fmt
@@ -450,10 +453,11 @@ def _blocks(k: int, kb: int, k_tile: int | None) -> list[tuple[int, int, bool, b
 
 
 class _threads:
-    """Context manager running numba kernels on ``n`` threads (1 for small work: no fork/join)."""
+    """Context manager running numba kernels on at most ``max_parts`` threads, and on one for
+    small work (no fork/join: on a busy machine one costs milliseconds)."""
 
-    def __init__(self, work: int):
-        self.n = numba.get_num_threads() if work >= PARALLEL_MIN_WORK else 1
+    def __init__(self, work: int, max_parts: int):
+        self.n = max(1, min(numba.get_num_threads(), max_parts)) if work >= PARALLEL_MIN_WORK else 1
 
     def __enter__(self) -> int:
         self.saved = numba.get_num_threads()
@@ -481,8 +485,9 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
     wi = np.ascontiguousarray(wi, dtype=np.uint16)
     table = plan.table
     na = table.shape[0]
-    with _threads(m * k * n) as nthreads:
-        if 4 * m < na:  # few rows: gathering L would cost more than it saves
+    direct = 4 * m < na  # few rows: gathering L would cost more than it saves
+    with _threads(m * k * n, m if direct else m // 64) as nparts:
+        if direct:
             if stats is None:
                 _direct(xi, wi, table, acc)
             else:
@@ -493,7 +498,6 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
             return acc
         nb = min(n, N_BLOCK)
         kb = max(1, min(k, L_BLOCK_BYTES // (na * nb * 4)))
-        nparts = max(1, min(nthreads, m // 64))
         if stats is not None:
             blocks = np.array(_blocks(k, kb, k_tile), dtype=np.int64).reshape(-1, 4)
             chain = np.zeros((m, n), dtype=np.int64)
@@ -586,8 +590,7 @@ def fallback_gemm(x: np.ndarray, w: np.ndarray, plan: Plan, *, stats: TrivialSta
     nb = max(1, min(n, FALLBACK_CHUNK // distinct))
     kb = max(1, min(k, FALLBACK_CHUNK // (distinct * nb), 2 * FALLBACK_CHUNK // m, (1 << 31) // span))
     chain = np.zeros((m, n), dtype=np.int64) if stats is not None else None
-    with _threads(m * k * n) as nthreads:
-        nparts = max(1, min(nthreads, m // 64))
+    with _threads(m * k * n, m // 64) as nparts:
         counts = np.zeros((nparts, 2), dtype=np.int64)
         for k0, k1, first, last in _blocks(k, kb, k_tile):
             # presence of (column, value) pairs; rank = row of the product table
