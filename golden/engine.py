@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import AxmacError
 from .bypass import Bypass
 from .multipliers import make_multiplier
-from .ops import run_op, saturate_cast
+from .ops import run_op
 from .stats import TrivialStats
 
 F32 = np.float32
@@ -181,15 +181,20 @@ def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis:
         shape = [1] * acc.ndim
         shape[channel_axis] = s.size
         s = s.reshape(shape)
-    y = acc.astype(F32) * s
+    y = acc.astype(F32)
+    y *= s
     if stage.kind == "dequant":
-        return y.astype(F32, copy=False)
+        return y
     if stage.kind != "requant":
         raise AxmacError(f"unknown output stage {stage.kind!r}")
-    q = np.rint(y).astype(np.int64) + int(stage.zero_point)  # rint: round half to even
-    if stage.relu:
-        q = np.maximum(q, int(stage.zero_point))
-    return saturate_cast(q, np.dtype(stage.dtype))
+    # rint: round half to even. rint(y) + zp is exact in float32 below 2**24 and saturates
+    # beyond, so clamping in float32 equals the int64 formula.
+    info = np.iinfo(np.dtype(stage.dtype))
+    zp = int(stage.zero_point)
+    lo = max(info.min, zp) if stage.relu else info.min
+    np.rint(y, out=y)
+    y += F32(zp)
+    return np.clip(y, F32(lo), F32(info.max), out=y).astype(stage.dtype)
 
 
 def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
@@ -199,7 +204,12 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
     layer = p.layer
     if x.dtype.kind not in "iu":
         raise AxmacError(f"layer {layer.name}: input {layer.x!r} must be an integer tensor, got {x.dtype}")
-    xc = x.astype(np.int32) - np.int32(layer.x_zero_point)
+    zp = int(layer.x_zero_point)
+    wide = layer.operand.bits > (16 if layer.operand.signed else 15)
+    if zp == 0 and x.dtype.itemsize <= 2:
+        xc = x  # already centered; the kernels take any integer dtype
+    else:
+        xc = np.subtract(x, zp, dtype=np.int32 if wide else np.int16)
     st = TrivialStats() if p.report.stats is not None else None
     if layer.kind == "conv":
         acc = conv2d_nchw(xc, p.w, strides=layer.strides, pads=layer.pads, dilations=layer.dilations,
