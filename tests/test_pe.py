@@ -10,14 +10,18 @@ import hashlib
 import itertools
 import json
 
+import numpy as np
 import pytest
 from amaranth.hdl import Module, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
 
 from axmac.gen.verilog import write_design
 from axmac.golden.bypass import CASE_NAMES, Bypass
 from axmac.golden.multipliers import make_multiplier
+from axmac.golden.pe import MUL_USED, add_ctrl, mul_ctrl, wrap
+from axmac.hw.bypass import AddBypass, MulBypass, operand_flags
 from axmac.hw.clock_gate import ClockGate
 from axmac.hw.pe import GATINGS, PE
 from axmac.sim.runner import BUILD_ROOT, run_cocotb
@@ -143,3 +147,68 @@ def test_ports_and_icg_source(tmp_path):
     assert "module axmac_icg" in files[1].read_text()
     assert "axmac_icg" not in write_design(PE(multiplier=make_multiplier("exact", 6, False), acc_bits=20,
                                               gating="enable"), "pe", tmp_path / "e")[0].read_text()
+
+
+class _MulUnit(wiring.Component):
+    """MulBypass with its flags made from the operands (as the PE does)."""
+
+    def __init__(self, bits, signed, bypass):
+        self.unit = MulBypass(bits=bits, signed=signed, bypass=bypass)
+        super().__init__({"a": In(self.unit.a.shape()), "b": In(self.unit.b.shape()), "ctrl": Out(2),
+                          "result": Out(self.unit.result.shape())})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = u = self.unit
+        az, a1 = operand_flags(self.a, self.unit.is_signed)
+        bz, b1 = operand_flags(self.b, self.unit.is_signed)
+        m.d.comb += [u.a.eq(self.a), u.b.eq(self.b), u.a_zero.eq(az), u.a_one.eq(a1), u.b_zero.eq(bz),
+                     u.b_one.eq(b1), self.ctrl.eq(u.ctrl), self.result.eq(u.result)]
+        return m
+
+
+def _sweep(dut, pairs, outs):
+    """Drive every (x, y) pair into ports a, b of a combinational dut; return the outputs."""
+    got = []
+
+    async def bench(ctx):
+        for x, y in pairs:
+            ctx.set(dut.a, x)
+            ctx.set(dut.b, y)
+            got.append(tuple(ctx.get(getattr(dut, o)) for o in outs))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_mul_bypass_unit_exhaustive(signed):
+    """Every 4-bit operand pair, every zero/one setting: codes as golden, results exact where bypassed."""
+    fmt = make_multiplier("exact", 4, signed).fmt
+    pairs = [(int(x), int(y)) for x in fmt.values() for y in fmt.values()]
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    for zero, one in itertools.product((False, True), repeat=2):
+        bp = Bypass(zero=zero, one=one)
+        got = np.array(_sweep(_MulUnit(4, signed, bp), pairs, ("ctrl", "result")))
+        want_code = mul_ctrl(a, b, bp, signed)
+        np.testing.assert_array_equal(got[:, 0], want_code, err_msg=str(bp))
+        byp = want_code != MUL_USED
+        np.testing.assert_array_equal(got[byp, 1], (a * b)[byp], err_msg=str(bp))
+
+
+def test_add_bypass_unit_exhaustive():
+    """Every pair of 6-bit addends: codes as golden (opposite modulo 2**6), results exact."""
+    v = list(range(-32, 32))
+    pairs = [(x, y) for x in v for y in v]
+    p = np.array([q[0] for q in pairs])
+    s = np.array([q[1] for q in pairs])
+    for add_zero, opposite in itertools.product((False, True), repeat=2):
+        bp = Bypass(add_zero=add_zero, opposite=opposite)
+        got = np.array(_sweep(AddBypass(acc_bits=6, bypass=bp), pairs, ("ctrl", "result")))
+        want_code = add_ctrl(p, s, bp, 6)
+        np.testing.assert_array_equal(got[:, 0], want_code, err_msg=str(bp))
+        byp = want_code != 0b11
+        np.testing.assert_array_equal(got[byp, 1], wrap(p + s, 6)[byp], err_msg=str(bp))
