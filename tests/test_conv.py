@@ -212,3 +212,31 @@ def test_bad_input():
         conv2d_nchw(x + 200, w, mult=mult)
     with pytest.raises(AxmacError, match="k_tile"):
         conv2d_nchw(x, w, mult=mult, k_tile=-1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ["exact", "drum:4", "mitchw:3", "bam:5"])
+def test_large_conv_all_kernels(spec):
+    """Default budgets, several row parts and threads: every kernel agrees with the direct
+    convolution; the table and the fallback kernels give the same statistics."""
+    from axmac.golden import gemm
+
+    rng = np.random.default_rng(17)
+    mult = make_multiplier(spec, 8, True)
+    bp = Bypass.parse("all")
+    xs, ws, s, p, d, g = (6, 32, 20, 20), (48, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1
+    x = rich_operands(rng, xs, mult.fmt, 0.6)
+    w = rich_operands(rng, ws, mult.fmt, 0.3)
+    ref = ref_conv(x, w, s, p, d, g, mult, bp)
+    st = TrivialStats()
+    np.testing.assert_array_equal(conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, bypass=bp), ref)
+    got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, bypass=bp, stats=st, k_tile=64)
+    np.testing.assert_array_equal(got, ref)
+    (cols, wm), = ref_im2col(x[:2], w, s, p, d, g)
+    plan = gemm.make_plan(mult, bp)
+    st_t, st_f = TrivialStats(), TrivialStats()
+    a = gemm.table_gemm(gemm.to_patterns(cols, plan), gemm.to_patterns(wm, plan), plan, stats=st_t, k_tile=64)
+    b = gemm.fallback_gemm(cols, wm, plan, stats=st_f, k_tile=64)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a.reshape(2, 20, 20, 48).transpose(0, 3, 1, 2), ref[:2])
+    assert st_t == st_f and st_t.opposite > 0
