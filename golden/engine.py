@@ -192,6 +192,9 @@ def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis:
     info = np.iinfo(np.dtype(stage.dtype))
     zp = int(stage.zero_point)
     lo = max(info.min, zp) if stage.relu else info.min
+    if info.bits > 16:  # 32-bit outputs: the float32 shortcut would not be exact, use int64
+        q = np.rint(y).astype(np.int64) + zp
+        return np.clip(q, lo, info.max).astype(stage.dtype)
     np.rint(y, out=y)
     y += F32(zp)
     return np.clip(y, F32(lo), F32(info.max), out=y).astype(stage.dtype)

@@ -438,9 +438,12 @@ def quantize_linear(x, y_scale, y_zero_point=None, *, axis=1, saturate=1, block_
         raise AxmacError(f"QuantizeLinear: output type {dtype} is not supported")
     scale = _per_axis(np.asarray(y_scale, dtype=F32), x.ndim, axis)
     info = np.iinfo(dtype)
+    q = np.rint(x.astype(F32, copy=False) / scale)
+    if info.bits > 16:  # 32-bit outputs: saturate in int64
+        q = np.clip(q, -(2.0**40), 2.0**40).astype(np.int64) + _per_axis(zp, x.ndim, axis).astype(np.int64)
+        return saturate_cast(q, dtype)
     # rint(x / s) is an integer-valued float32; adding the zero point is exact below 2**24 and
     # anything beyond saturates anyway, so clip + cast in float32 equals the int64 formula.
-    q = np.rint(x.astype(F32, copy=False) / scale)
     q += _per_axis(zp, x.ndim, axis).astype(F32)
     return np.clip(q, F32(info.min), F32(info.max), out=q).astype(dtype)
 

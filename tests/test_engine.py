@@ -160,6 +160,11 @@ def test_output_stage_rounds_half_to_even_and_saturates():
     np.testing.assert_array_equal(output_stage(acc, st, st.scale, 0), [-3, -1, -5, -5, 127, -5, -3, -5])
     st = OutputStage("int32")
     assert output_stage(acc, st, None, 0).dtype == np.int32
+    # a 32-bit requantized output saturates exactly at the int32 limits
+    big = np.array([2**40, -(2**40), 2**31 - 2, 33554433], np.int64)
+    st = OutputStage("requant", np.float32(1.0), 1, np.dtype(np.int32))
+    want = [2**31 - 1, -(2**31), 2**31 - 1, int(np.float32(33554433)) + 1]
+    np.testing.assert_array_equal(output_stage(big, st, st.scale, 0), want)
 
 
 def test_bias_correction_reduces_the_mean_error():
