@@ -81,13 +81,24 @@ NO_BYPASS = Bypass()
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plan:
-    """How one multiplier + bypass executes. ``table`` is the int32 PE table (or None)."""
+    """How one multiplier + bypass executes. ``table`` is the int32 PE table (or None).
 
-    mult: Multiplier
+    The multiplier is held by a weak reference: plans are cached in a ``WeakKeyDictionary``
+    keyed by the multiplier, and a strong reference would keep every multiplier alive.
+    """
+
+    mult_ref: weakref.ref
     bypass: Bypass
     exact: bool
     table: np.ndarray | None
     max_abs: int  # max |P| over the table (table plans only)
+
+    @property
+    def mult(self) -> Multiplier:
+        m = self.mult_ref()
+        if m is None:  # pragma: no cover - the caller holds the multiplier while it runs
+            raise RuntimeError("the multiplier of this plan no longer exists")
+        return m
 
     @property
     def bits(self) -> int:
@@ -130,7 +141,7 @@ def make_plan(mult: Multiplier, bypass: Bypass = NO_BYPASS) -> Plan:
             table = np.ascontiguousarray(t, dtype=np.int32)
             if max_abs >= 1 << 31 or not np.array_equal(table, t):
                 raise AxmacError(f"{mult.spec}: products do not fit 32 bits")
-        plan = Plan(mult, bypass, exact, table, max_abs)
+        plan = Plan(weakref.ref(mult), bypass, exact, table, max_abs)
         per_mult[bypass] = plan
     return plan
 

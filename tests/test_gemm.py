@@ -378,3 +378,16 @@ def test_stats_agree_with_pe_control_codes(signed, k_tile):
     assert st.add_zero == np.count_nonzero((add == pe.ADD_A_ZERO) | (add == pe.ADD_B_ZERO))
     assert st.opposite == np.count_nonzero(add == pe.ADD_OPPOSITE)
     assert st.macs == p.size
+
+
+def test_plan_cache_does_not_keep_multipliers_alive():
+    import gc
+    import weakref
+
+    mult = perturbed(6, True)
+    mac_gemm(np.ones((3, 2), np.int64), np.ones((2, 2), np.int64), mult=mult)
+    assert gemm.make_plan(mult) is gemm.make_plan(mult)  # cached
+    ref = weakref.ref(mult)
+    del mult
+    gc.collect()
+    assert ref() is None
