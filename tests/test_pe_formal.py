@@ -44,22 +44,24 @@ def _where(name):
     return BUILD_ROOT / "pe" / "formal" / name
 
 
-@pytest.mark.parametrize("gating", ["none", "enable"])
+@pytest.mark.parametrize("gating", ["none", "enable", "icg"])
 @pytest.mark.parametrize("bits,signed", [(4, True), (5, False)])
 def test_pe_all_bypass_equals_plain_mac(bits, signed, gating):
     r = prove_pe_matches_mac(_pe(bits, signed, gating), _where(f"ok_{bits}{signed:d}_{gating}"))
     assert (r.proved, r.verdict) == (True, "proved"), f"see {r.log}"
 
 
-def test_injected_bypass_bug_is_found():
-    r = prove_pe_matches_mac(_pe(4, True, "enable", BuggyPE), _where("bug_sign"))
+@pytest.mark.parametrize("gating", ["enable", "icg"])
+def test_injected_bypass_bug_is_found(gating):
+    r = prove_pe_matches_mac(_pe(4, True, gating, BuggyPE), _where(f"bug_sign_{gating}"))
     assert (r.proved, r.verdict) == (False, "counterexample"), f"see {r.log}"
 
 
-def test_injected_isolation_bug_is_found(monkeypatch):
-    """Operand isolation that never loads the multiplier's operand feeds it stale activations."""
+@pytest.mark.parametrize("gating", ["enable", "icg"])
+def test_injected_isolation_bug_is_found(monkeypatch, gating):
+    """Operand isolation / a clock gate that never loads the multiplier's operand feeds it stale activations."""
     monkeypatch.setattr(pe_module, "mul_needed", lambda *args: Const(0, 1))
-    r = prove_pe_matches_mac(_pe(4, True, "enable"), _where("bug_isolation"))
+    r = prove_pe_matches_mac(_pe(4, True, gating), _where(f"bug_isolation_{gating}"))
     assert (r.proved, r.verdict) == (False, "counterexample"), f"see {r.log}"
 
 
@@ -88,13 +90,21 @@ def test_reference_mac_has_no_multiplier_cell(signed):
     assert code == 0, log[-500:]
 
 
-def test_icg_is_refused():
-    with pytest.raises(ValueError, match="formal check supports gating 'none' or 'enable', not 'icg'"):
-        prove_pe_matches_mac(_pe(4, True, "icg"), _where("icg"))
+def test_icg_clock_gate_bug_is_found():
+    """A clock gate without its latch (gclk = clk & en: en may change while clk is high and make
+    a spurious edge; the inputs of the check may change in either clock phase) is caught."""
+    from axmac.hw import clock_gate
+
+    pe = _pe(4, True, "icg")
+    bad = clock_gate.ICG_VERILOG.replace("if (!clk) en_latched = en;", "en_latched = en;")
+    assert bad != clock_gate.ICG_VERILOG
+    pe.extra_verilog = {"axmac_icg.v": bad}
+    r = prove_pe_matches_mac(pe, _where("bug_icg_latch"))
+    assert (r.proved, r.verdict) == (False, "counterexample"), f"see {r.log}"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("gating", ["none", "enable"])
+@pytest.mark.parametrize("gating", ["none", "enable", "icg"])
 def test_pe_all_bypass_equals_plain_mac_8bit(gating):
     r = prove_pe_matches_mac(_pe(8, True, gating), _where(f"ok_8_{gating}"), timeout=1200)
     assert r.proved, f"see {r.log}"
