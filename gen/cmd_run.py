@@ -42,6 +42,8 @@ def add_arith_args(p) -> None:
     p.add_argument("--bias-correction", action="store_true",
                    help="scale each approximate layer's requantization by 1/(1 + mean relative error)")
     p.add_argument("--batch-size", type=int, default=1024, metavar="N", help="samples per step (default 1024)")
+    p.add_argument("--no-stats", dest="stats", action="store_false",
+                   help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
     p.add_argument("--k-tile", type=int, metavar="K",
                    help="accumulation chain length for the add statistics (d)/(e): the array's K tile (default: all K)")
 
@@ -171,7 +173,7 @@ def cmd_run(args) -> int:
     if args.batch_size < 1:
         raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
-                                  bias_correction=args.bias_correction, stats=True, batch_size=args.batch_size,
+                                  bias_correction=args.bias_correction, stats=args.stats, batch_size=args.batch_size,
                                   k_tile=args.k_tile)
     with atomic_output(args.outputs, "wb") as f:
         np.savez(f, **outputs)
@@ -181,5 +183,6 @@ def cmd_run(args) -> int:
     else:
         print(f"{args.model}: {report.samples} sample(s), {report.macs} MACs in {report.seconds:.3f} s; "
               f"outputs -> {args.outputs}")
-        print(format_stats_table(report))
+        if report.total is not None:
+            print(format_stats_table(report))
     return 0

@@ -59,6 +59,12 @@ def test_run_matches_onnxruntime(ci, tmp_path, capsys):
         np.testing.assert_array_equal(f["y"], ort_run(model, {"x": x})[0])
     assert rep["macs"] == 6 * 3 * 7 * 7 * 18
     assert rep["total"]["stats"]["macs"] == rep["macs"]
+    # without statistics (BLAS path): same outputs, no "total"
+    assert main(["run", str(model_path), "--inputs", str(tmp_path / "in.npz"), "--outputs",
+                 str(tmp_path / "out2.npz"), "--no-stats", "--json"]) == 0
+    assert "total" not in json.loads(capsys.readouterr().out)
+    with np.load(tmp_path / "out2.npz") as f:
+        np.testing.assert_array_equal(f["y"], ort_run(model, {"x": x})[0])
 
 
 def test_run_layer_map_changes_only_that_layer(ci, tmp_path, capsys):
