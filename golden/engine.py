@@ -14,7 +14,7 @@ then the :class:`~axmac.onnx_import.ir.OutputStage`:
 * ``requant``: ``y = sat(rhe(f32(acc) * s) + z_y)``, ``rhe`` = round half to even, ``sat`` =
   clamp to the output dtype (``np.iinfo``), and ``y >= z_y`` first when ``relu`` — the float32
   arithmetic of onnxruntime's ``MlasRequantizeOutput`` and of the ONNX ``QuantizeLinear`` spec;
-* ``dequant``: ``y = f32(acc) * s``.
+* ``dequant``: ``y = f32(acc) * s`` (then ``max(y, 0)`` when ``relu``).
 
 Every other node runs with ONNX semantics through :func:`axmac.golden.ops.run_op`.
 
@@ -184,7 +184,7 @@ def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis:
     y = acc.astype(F32)
     y *= s
     if stage.kind == "dequant":
-        return y
+        return np.maximum(y, F32(0), out=y) if stage.relu else y
     if stage.kind != "requant":
         raise AxmacError(f"unknown output stage {stage.kind!r}")
     # rint: round half to even. rint(y) + zp is exact in float32 below 2**24 and saturates

@@ -160,6 +160,8 @@ def test_output_stage_rounds_half_to_even_and_saturates():
     np.testing.assert_array_equal(output_stage(acc, st, st.scale, 0), [-3, -1, -5, -5, 127, -5, -3, -5])
     st = OutputStage("int32")
     assert output_stage(acc, st, None, 0).dtype == np.int32
+    st = OutputStage("dequant", np.float32(0.5), dtype=np.dtype(np.float32), relu=True)
+    np.testing.assert_array_equal(output_stage(acc, st, st.scale, 0), [2.5, 3.5, 0, 0, 500, 0, 1.5, 0])
     # a 32-bit requantized output saturates exactly at the int32 limits
     big = np.array([2**40, -(2**40), 2**31 - 2, 33554433], np.int64)
     st = OutputStage("requant", np.float32(1.0), 1, np.dtype(np.int32))
