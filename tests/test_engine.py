@@ -18,23 +18,23 @@ from axmac.golden.multipliers import OperandFormat, make_multiplier
 from axmac.golden.stats import TrivialStats
 from axmac.onnx_import.ir import MacLayer, Network, Node, OutputStage, TensorInfo
 
-RNG = np.random.default_rng(7)
 FMT = OperandFormat(9, True)  # int8 activations minus zero point -2 need 9 bits
 
 
-def make_net(w_zero=True):
+def make_net(w_zero=True, seed=7):
     """int8 input -> conv 3x3 (pad 1, stride 1, x_zp -2, per-channel scale, fused relu) -> int8
     -> MaxPool 2x2 -> Flatten -> gemm (dequant, float32 logits)."""
-    wc = RNG.integers(-60, 60, (4, 3, 3, 3))
+    rng = np.random.default_rng(seed)
+    wc = rng.integers(-60, 60, (4, 3, 3, 3))
     if w_zero:
-        wc[RNG.random(wc.shape) < 0.3] = 0
+        wc[rng.random(wc.shape) < 0.3] = 0
         wc[0, 0, 0, :2] = [1, -1]
     conv = MacLayer("conv", "conv", "x", "c", wc, FMT,
                     OutputStage("requant", np.array([0.004, 0.0031, 0.0052, 0.0045], np.float32), 3,
                                 np.dtype(np.int8), relu=True),
-                    x_zero_point=-2, w_zero_point=np.zeros(4, np.int64), bias=RNG.integers(-500, 500, 4),
+                    x_zero_point=-2, w_zero_point=np.zeros(4, np.int64), bias=rng.integers(-500, 500, 4),
                     pads=(1, 1, 1, 1))
-    wg = RNG.integers(-100, 100, (36, 5))
+    wg = rng.integers(-100, 100, (36, 5))
     gemm = MacLayer("fc", "gemm", "f", "y", wg, FMT, OutputStage("dequant", np.float32(0.0123), dtype=np.float32),
                     x_zero_point=3, w_zero_point=np.int64(0), bias=None)
     nodes = [conv, Node("pool", "MaxPool", ["c"], ["p"], {"kernel_shape": [2, 2], "strides": [2, 2]}),
@@ -84,8 +84,8 @@ def reference(net, x, conv_spec="exact", fc_spec="exact", bypass=None):
     return accf.astype(np.float32) * np.float32(0.0123)
 
 
-def inputs(n=5):
-    x = RNG.integers(-128, 128, (n, 3, 6, 6)).astype(np.int8)
+def inputs(n=5, seed=8):
+    x = np.random.default_rng(seed).integers(-128, 128, (n, 3, 6, 6)).astype(np.int8)
     x[:, 0, :2] = -2  # centered zeros
     x[:, 1, :1] = -1  # centered ones
     return x
