@@ -1,10 +1,13 @@
 """The non-MAC ONNX operators of the golden engine: one small vectorised NumPy kernel per op.
 
 Semantics follow the ONNX operator specification (opset 13 and later; Clip's old ``min``/``max``
-attributes are accepted too). Where ONNX computes in floating point the kernels compute in
-``float32`` like onnxruntime; integer tensors keep their dtype (MaxPool, Relu, Concat, Reshape...
-on int8 / uint8 data are exact). Each kernel is checked against ``onnx.reference`` (and
-onnxruntime where the two disagree, e.g. pooling with ``ceil_mode``) in ``tests/test_ops.py``.
+attributes and pre-13 Softmax are accepted too). Where ONNX computes in floating point the
+kernels compute in ``float32`` like onnxruntime; integer tensors keep their dtype (MaxPool, Relu,
+Concat, Reshape... on int8 / uint8 data are exact). Each kernel is checked against
+``onnx.reference`` (and onnxruntime where the two disagree, e.g. pooling with ``ceil_mode``) in
+``tests/test_ops.py``. Sigmoid, AveragePool and GlobalAveragePool go further and reproduce
+onnxruntime's float32 results bit for bit (its rational logistic, its summation orders): in a
+QDQ graph a one-ulp difference before a QuantizeLinear can flip a requantized value.
 
 Kernels take the node's inputs positionally (``None`` for an omitted optional input) and its
 attributes as keyword arguments, and return one array. :func:`run_op` is the dispatcher the
