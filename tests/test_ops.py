@@ -225,9 +225,17 @@ def _dequantized(*shape):
 
 
 @pytest.mark.parametrize("opset", [13, 19])
-def test_sigmoid_bitexact_with_onnxruntime(opset):
+@pytest.mark.parametrize("op", ["Sigmoid", "Tanh"])
+def test_rational_activations_bitexact_with_onnxruntime(op, opset):
     x = np.concatenate([f32(200000, scale=6.0), np.linspace(-25, 25, 100001, dtype=np.float32)])
-    np.testing.assert_array_equal(run_op("Sigmoid", [x], {}, opset=opset), _ort("Sigmoid", [x], {}, opset=opset))
+    np.testing.assert_array_equal(run_op(op, [x], {}, opset=opset), _ort(op, [x], {}, opset=opset))
+
+
+@pytest.mark.parametrize("op,attrs", [("HardSigmoid", {}), ("HardSigmoid", {"alpha": 0.25, "beta": 0.4}),
+                                      ("HardSwish", {}), ("LeakyRelu", {"alpha": 0.1}), ("Relu", {})])
+def test_simple_activations_bitexact_with_onnxruntime(op, attrs):
+    x = np.concatenate([_dequantized(100000), f32(100000, scale=5.0)])
+    np.testing.assert_array_equal(run_op(op, [x], attrs), _ort(op, [x], attrs))
 
 
 @pytest.mark.parametrize("opset", [13, 19])
