@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--wide-batch", type=int, default=16)
-    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the engine's auto_batch_size")
     ap.add_argument("--only", choices=("lenet", "wide"))
     ap.add_argument("--threads", default="1", help="BLAS / OpenMP / numba threads (read before NumPy loads)")
     ap.add_argument("--json", action="store_true")

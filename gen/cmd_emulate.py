@@ -50,7 +50,7 @@ def ort_accuracy(model: str, name: str, x, y) -> float | None:
 
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
-            batch_size=1024, k_tile=None, stats=True, ort_ref=True, progress=None) -> tuple[dict, object]:
+            batch_size=None, k_tile=None, stats=True, ort_ref=True, progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
     from ..errors import AxmacError
@@ -118,7 +118,7 @@ def cmd_emulate(args) -> int:
 
     bypass = Bypass.parse(args.bypass)
     layer_map = read_layer_map(args.layers)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
     with tqdm(desc="emulate", unit="img", file=sys.stderr, disable=None, leave=False) as bar:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=bypass,

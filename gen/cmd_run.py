@@ -41,7 +41,8 @@ def add_arith_args(p) -> None:
                    help="trivial-computation bypass: zero,one,add-zero,opposite | all | none (default none)")
     p.add_argument("--bias-correction", action="store_true",
                    help="scale each approximate layer's requantization by 1/(1 + mean relative error)")
-    p.add_argument("--batch-size", type=int, default=1024, metavar="N", help="samples per step (default 1024)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="samples per step (default: as many as fit 256 MiB of activations, at most 1024)")
     p.add_argument("--no-stats", dest="stats", action="store_false",
                    help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
     p.add_argument("--k-tile", type=int, metavar="K",
@@ -170,7 +171,7 @@ def cmd_run(args) -> int:
     calib = _calibration(args.calibration, names)
     inputs = read_inputs(args.inputs)
     net = load_network(args.model, calib)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                                   bias_correction=args.bias_correction, stats=args.stats, batch_size=args.batch_size,

@@ -267,7 +267,7 @@ def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.nd
 
 def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exact",
                 layers: Mapping[str, str] | None = None, bypass: Bypass = NO_BYPASS, bias_correction: bool = False,
-                stats: bool = True, batch_size: int = 1024, k_tile: int | None = None,
+                stats: bool = True, batch_size: int | None = None, k_tile: int | None = None,
                 progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], Report]:
     """Execute ``net`` bit-exactly on ``inputs``.
 
@@ -287,8 +287,8 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
         Scale each approximate layer's requantization by ``1 / (1 + bias)`` (module docstring).
     stats : bool
         Collect :class:`TrivialStats` per layer (slower for exact layers: no BLAS path).
-    batch_size : int
-        Samples per step (bounds memory).
+    batch_size : int, optional
+        Samples per step (bounds memory); default :func:`auto_batch_size`.
     k_tile : int, optional
         Accumulation chain length for the (d)/(e) statistics (the array's K tiling).
     progress : callable, optional
@@ -301,6 +301,8 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     """
     if not isinstance(bypass, Bypass):
         raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
+    if batch_size is None:
+        batch_size = auto_batch_size(net)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise AxmacError(f"batch_size must be a positive integer, not {batch_size!r}")
     specs = layer_multipliers(net, multiplier, layers)
@@ -330,6 +332,30 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     outputs = {k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in chunks.items()}
     report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass))
     return outputs, report
+
+
+#: activation memory one batch may use (bytes), see :func:`auto_batch_size`
+BATCH_BUDGET = 256 << 20
+MAX_BATCH = 1024
+
+
+def auto_batch_size(net) -> int:
+    """Samples per step so that one batch's activations stay within :data:`BATCH_BUDGET`.
+
+    The largest per-sample activation (``Network.shapes``, batch 1) counted three times at
+    8 bytes (input, int64 accumulator and output of a layer live at once); at most
+    :data:`MAX_BATCH`. 256 when the network carries no shapes.
+    """
+    from ..onnx_import.ir import MacLayer
+
+    names = {t.name for t in net.inputs}
+    for node in net.nodes:
+        names.update([node.y] if isinstance(node, MacLayer) else node.outputs)
+    sizes = [int(np.prod(net.shapes[n][1:], dtype=np.int64)) for n in names
+             if n in getattr(net, "shapes", {}) and len(net.shapes[n]) > 1]
+    if not sizes:
+        return 256
+    return int(max(1, min(MAX_BATCH, BATCH_BUDGET // (3 * 8 * max(max(sizes), 1)))))
 
 
 def check_graph(net) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from axmac.errors import AxmacError, SpecError
 from axmac.golden.bypass import Bypass
-from axmac.golden.engine import output_stage, run_network
+from axmac.golden.engine import BATCH_BUDGET, MAX_BATCH, auto_batch_size, output_stage, run_network
 from axmac.golden.multipliers import OperandFormat, make_multiplier
 from axmac.golden.stats import TrivialStats
 from axmac.onnx_import.ir import MacLayer, Network, Node, OutputStage, TensorInfo
@@ -119,6 +119,16 @@ def test_batching_does_not_change_results_or_stats():
     np.testing.assert_array_equal(out1["y"], out2["y"])
     assert rep1.total == rep2.total and rep1.macs == rep2.macs
     assert seen == [3, 3, 3, 2]
+
+
+def test_auto_batch_size_bounds_activation_memory():
+    net = make_net()
+    assert auto_batch_size(net) == 256  # no shapes known
+    net.shapes = {"x": (1, 3, 6, 6), "c": (1, 4, 6, 6), "p": (1, 4, 3, 3), "y": (1, 5), "weight": (999, 999)}
+    assert auto_batch_size(net) == MAX_BATCH  # small maps; the weight-sized entry is not an activation
+    net.shapes["c"] = (1, 64, 128, 128)  # 1 Mi elements per sample
+    b = auto_batch_size(net)
+    assert b == BATCH_BUDGET // (3 * 8 * 64 * 128 * 128) and 3 * 8 * 64 * 128 * 128 * b <= BATCH_BUDGET
 
 
 def test_stats_match_bruteforce_counts():
