@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .cmd_run import add_arith_args, format_stats_table, graph_inputs, load_network, read_layer_map
+from .cmd_run import add_arith_args, format_stats_table, graph_inputs, load_network, quant_config, read_layer_map
 
 
 def add_parser(sub) -> None:
@@ -50,7 +50,8 @@ def ort_accuracy(model: str, name: str, x, y) -> float | None:
 
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
-            batch_size=None, k_tile=None, stats=True, ort_ref=True, progress=None) -> tuple[dict, object]:
+            batch_size=None, k_tile=None, stats=True, quant=None, ort_ref=True,
+            progress=None) -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``."""
 
     from ..errors import AxmacError
@@ -77,7 +78,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     if want is not None and want.kind == "f":  # float64 images from a user's npz
         x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
         calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
-    net = load_network(model, {names[0]: calib})
+    net = load_network(model, {names[0]: calib}, quant)
     # warm-up on one sample: JIT compilation of the kernels stays out of the measured throughput
     run_network(net, {names[0]: x[:1]}, multiplier=multiplier, layers=layers, bypass=bypass, stats=stats,
                 k_tile=k_tile)
@@ -101,6 +102,9 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         "agreement": float((pred == pred_exact).mean()),
         "macs": rep.macs, "seconds": rep.seconds, "macs_per_second": rep.macs_per_second,
         "total": rep.to_dict().get("total"),
+        "quantization": None if quant is None else {"bits": quant.bits, "per_channel": quant.per_channel,
+                                                    "calibration": quant.calibration,
+                                                    "percentile": quant.percentile},
         "per_layer": [layer.to_dict() for layer in rep.layers],
     }
     return results, rep
@@ -123,7 +127,8 @@ def cmd_emulate(args) -> int:
     with tqdm(desc="emulate", unit="img", file=sys.stderr, disable=None, leave=False) as bar:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                            bias_correction=args.bias_correction, limit=args.limit, batch_size=args.batch_size,
-                           k_tile=args.k_tile, stats=args.stats, ort_ref=args.ort_ref, progress=bar.update)
+                           k_tile=args.k_tile, stats=args.stats, quant=quant_config(args), ort_ref=args.ort_ref,
+                           progress=bar.update)
     if args.json:
         json.dump(res, sys.stdout, indent=2)
         print()

@@ -43,6 +43,11 @@ def add_arith_args(p) -> None:
                    help="scale each approximate layer's requantization by 1/(1 + mean relative error)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="samples per step (default: as many as fit 256 MiB of activations, at most 1024)")
+    q = p.add_argument_group("quantization of float models (Moons et al. precision scaling)")
+    q.add_argument("--bits", type=int, default=8, metavar="B", help="operand width of every float MAC layer (2..16)")
+    q.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
+    q.add_argument("--percentile", type=float, metavar="P",
+                   help="activation range from the P-th percentile of |x| (default: the maximum)")
     p.add_argument("--no-stats", dest="stats", action="store_false",
                    help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
     p.add_argument("--k-tile", type=int, metavar="K",
@@ -97,11 +102,21 @@ def graph_inputs(model: str) -> list[tuple[str, object]]:
     return out
 
 
-def load_network(model: str, calibration: dict | None):
-    """``load_model`` with the calibration dict, quantizing float layers by the default QuantConfig."""
+def quant_config(args):
+    """The :class:`QuantConfig` of the ``--bits / --per-tensor / --percentile`` options."""
+    from ..onnx_import.quantize import QuantConfig
+
+    bits = getattr(args, "bits", 8)
+    pct = getattr(args, "percentile", None)
+    return QuantConfig(per_channel=not getattr(args, "per_tensor", False), bits=bits,
+                       calibration="max" if pct is None else "percentile", percentile=100.0 if pct is None else pct)
+
+
+def load_network(model: str, calibration: dict | None, quant=None):
+    """``load_model`` with the calibration dict; float layers quantized by ``quant`` (default QuantConfig())."""
     from ..onnx_import.loader import load_model
 
-    return load_model(model, calibration=calibration)
+    return load_model(model, quant=quant, calibration=calibration)
 
 
 def _calibration(spec: str | None, names: list[str]) -> dict | None:
@@ -170,7 +185,7 @@ def cmd_run(args) -> int:
     names = graph_input_names(args.model)
     calib = _calibration(args.calibration, names)
     inputs = read_inputs(args.inputs)
-    net = load_network(args.model, calib)
+    net = load_network(args.model, calib, quant_config(args))
     if args.batch_size is not None and args.batch_size < 1:
         raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=bypass,

@@ -152,6 +152,21 @@ def test_emulate_digits_json(capsys):
     assert 0 < f["zero"] < 1 and 0 <= f["one"] < 1 and 0 < f["x_zero"] < 1
 
 
+def test_emulate_precision_scaling(capsys):
+    """--bits 4 quantizes every float layer to 4-bit operands: the layers say so, and the coarser
+    model is no more accurate than the 8-bit one on the same images."""
+    res = {}
+    for bits in (8, 4):
+        assert main(["emulate", "--dataset", "digits", "--limit", "300", "--bits", str(bits), "--no-stats",
+                     "--no-ort", "--json"]) == 0
+        res[bits] = json.loads(capsys.readouterr().out)
+    assert {layer["operand"] for layer in res[4]["per_layer"]} == {"s4"}
+    assert {layer["operand"] for layer in res[8]["per_layer"]} == {"s8"}
+    assert res[4]["quantization"]["bits"] == 4 and res[4]["total"] is None
+    assert res[4]["exact_accuracy"] <= res[8]["exact_accuracy"] + 0.01
+    assert "bits must be an integer in 2..16" in _err(capsys, ["emulate", "--dataset", "digits", "--bits", "1"])
+
+
 def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     x, y, c = load_dataset("digits")
     # every label 0; float64 images are cast to the model's float32
