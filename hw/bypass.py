@@ -23,7 +23,7 @@ detection logic and falls through to the next rule.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Value, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, Value, unsigned
 from amaranth.hdl import signed as signed_shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -85,19 +85,24 @@ class MulBypass(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bp = self.bypass
-        neg_a = -self.a if self.is_signed else self.a  # an unsigned +-1 operand is always +1
-        neg_b = -self.b if self.is_signed else self.b
-        a_is_neg = self.a[-1] if self.is_signed else Const(0, 1)
+        a_is_neg = self.a[-1] if self.is_signed else Const(0, 1)  # an unsigned +-1 operand is +1
         b_is_neg = self.b[-1] if self.is_signed else Const(0, 1)
+        # case (b): the counterpart of the +-1 operand, negated when that operand is -1 (one negator)
+        other = Signal(self.a.shape(), name="other")
+        negate = Signal(name="negate")
         off = Const(0, 1)  # a disabled case: its rule never matches, the next one is tried
         with m.If((self.a_zero | self.b_zero) if bp.zero else off):
-            m.d.comb += [self.ctrl.eq(MUL_ZERO), self.result.eq(0)]
+            m.d.comb += self.ctrl.eq(MUL_ZERO)
         with m.Elif(self.b_one if bp.one else off):
-            m.d.comb += [self.ctrl.eq(MUL_B_ONE), self.result.eq(Mux(b_is_neg, neg_a, self.a))]
+            m.d.comb += [self.ctrl.eq(MUL_B_ONE), other.eq(self.a), negate.eq(b_is_neg)]
         with m.Elif(self.a_one if bp.one else off):
-            m.d.comb += [self.ctrl.eq(MUL_A_ONE), self.result.eq(Mux(a_is_neg, neg_b, self.b))]
+            m.d.comb += [self.ctrl.eq(MUL_A_ONE), other.eq(self.b), negate.eq(a_is_neg)]
         with m.Else():
-            m.d.comb += [self.ctrl.eq(MUL_USED), self.result.eq(0)]
+            m.d.comb += self.ctrl.eq(MUL_USED)
+        if bp.one:
+            signed_one = Mux(negate, -other, other) if self.is_signed else other
+            with m.If((self.ctrl == MUL_B_ONE) | (self.ctrl == MUL_A_ONE)):
+                m.d.comb += self.result.eq(signed_one)
         return m
 
 
