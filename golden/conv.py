@@ -15,11 +15,13 @@ so memory stays bounded whatever the batch size.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from ..errors import AxmacError
 from .bypass import Bypass
 from .gemm import (
     NO_BYPASS,
+    _threads,
     blas_gemm,
     blas_plan,
     check_k_tile,
@@ -143,6 +145,9 @@ def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_l
 
     ``channels_last``: ``xp`` is ``(N, Hp, Wp, C)`` and columns are ordered ``(i, j, c)``;
     otherwise ``xp`` is ``(N, C, Hp, Wp)`` and columns are ordered ``(c, i, j)``.
+    One strided NumPy copy per kernel tap, except channels-first with few channels, where a
+    numba kernel writing each row contiguously is 1.6-2x faster (measured in the conv, where
+    for channels-last the NumPy copies win).
     """
     kh, kw, sh, sw, dh, dw, _, ow = geom
     nr = r1 - r0
@@ -154,16 +159,48 @@ def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_l
             for j in range(kw):
                 w0 = j * dw
                 cols[:, :, :, i, j, :] = xp[n0:n1, h0:h0 + (nr - 1) * sh + 1:sh, w0:w0 + (ow - 1) * sw + 1:sw, :]
-    else:
-        c = xp.shape[1]
-        cols = np.empty((n1 - n0, nr, ow, c, kh, kw), dtype=xp.dtype)
-        for i in range(kh):
-            h0 = r0 * sh + i * dh
-            for j in range(kw):
-                w0 = j * dw
-                src = xp[n0:n1, :, h0:h0 + (nr - 1) * sh + 1:sh, w0:w0 + (ow - 1) * sw + 1:sw]
-                cols[:, :, :, :, i, j] = src.transpose(0, 2, 3, 1)
+        return cols.reshape((n1 - n0) * nr * ow, kh * kw * c)
+    c = xp.shape[1]
+    if c >= 8:
+        return _im2col_numpy(xp, n0, n1, r0, r1, geom)
+    cols = np.empty(((n1 - n0) * nr * ow, kh * kw * c), dtype=xp.dtype)
+    with _threads(cols.size, (n1 - n0) * nr):
+        _im2col_cf(xp, n0, n1, r0, r1, kh, kw, sh, sw, dh, dw, ow, cols)
+    return cols
+
+
+def _im2col_numpy(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom) -> np.ndarray:
+    """Channels-first :func:`_im2col` by one strided NumPy copy per kernel tap."""
+    kh, kw, sh, sw, dh, dw, _, ow = geom
+    nr = r1 - r0
+    c = xp.shape[1]
+    cols = np.empty((n1 - n0, nr, ow, c, kh, kw), dtype=xp.dtype)
+    for i in range(kh):
+        h0 = r0 * sh + i * dh
+        for j in range(kw):
+            w0 = j * dw
+            src = xp[n0:n1, :, h0:h0 + (nr - 1) * sh + 1:sh, w0:w0 + (ow - 1) * sw + 1:sw]
+            cols[:, :, :, :, i, j] = src.transpose(0, 2, 3, 1)
     return cols.reshape((n1 - n0) * nr * ow, kh * kw * c)
+
+
+@njit(parallel=True, cache=True)
+def _im2col_cf(xp, n0, n1, r0, r1, kh, kw, sh, sw, dh, dw, ow, cols):  # pragma: no cover - numba
+    """Channels-first im2col: ``cols[row, (c, i, j)] = xp[n, c, r*sh + i*dh, q*sw + j*dw]``."""
+    c = xp.shape[1]
+    nr = r1 - r0
+    for idx in prange((n1 - n0) * nr):
+        n = n0 + idx // nr
+        r = r0 + idx % nr
+        for q in range(ow):
+            out = cols[idx * ow + q]
+            col = 0
+            for cc in range(c):
+                for i in range(kh):
+                    h = r * sh + i * dh
+                    for j in range(kw):
+                        out[col] = xp[n, cc, h, q * sw + j * dw]
+                        col += 1
 
 
 def _chunks(n: int, oh: int, ow: int, k: int, itemsize: int, budget: int):

@@ -240,3 +240,23 @@ def test_large_conv_all_kernels(spec):
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a.reshape(2, 20, 20, 48).transpose(0, 3, 1, 2), ref[:2])
     assert st_t == st_f and st_t.opposite > 0
+
+
+@pytest.mark.parametrize("c", [1, 3, 9])
+def test_im2col_layouts(c):
+    """Both im2col layouts (numba and NumPy variants) against the pixel-by-pixel reference."""
+    rng = np.random.default_rng(c)
+    xs, ws, s, p, d = (2, c, 9, 8), (4, c, 3, 2), (2, 1), (1, 0, 2, 1), (1, 2)
+    x = rng.integers(-100, 100, size=xs)
+    w = np.zeros(ws, np.int64)
+    (ref, _), = ref_im2col(x, w, s, p, d, 1)
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+    oh, ow = out_hw(9, 8, 3, 2, s, p, d)
+    geom = (3, 2, s[0], s[1], d[0], d[1], oh, ow)
+    for r0, r1 in ((0, oh), (1, oh - 1)):
+        rows = ref.reshape(2, oh, ow, -1)[:, r0:r1].reshape(-1, ref.shape[1])
+        np.testing.assert_array_equal(conv_mod._im2col(xp, 0, 2, r0, r1, geom, False), rows)
+        np.testing.assert_array_equal(conv_mod._im2col_numpy(xp, 0, 2, r0, r1, geom), rows)
+        cl = conv_mod._im2col(xp.transpose(0, 2, 3, 1), 0, 2, r0, r1, geom, True)
+        # channels-last columns are ordered (i, j, c)
+        np.testing.assert_array_equal(cl, rows.reshape(-1, c, 3, 2).transpose(0, 2, 3, 1).reshape(rows.shape))
