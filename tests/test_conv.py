@@ -260,3 +260,33 @@ def test_im2col_layouts(c):
         cl = conv_mod._im2col(xp.transpose(0, 2, 3, 1), 0, 2, r0, r1, geom, True)
         # channels-last columns are ordered (i, j, c)
         np.testing.assert_array_equal(cl, rows.reshape(-1, c, 3, 2).transpose(0, 2, 3, 1).reshape(rows.shape))
+
+
+def test_random_geometries():
+    """Random shapes, strides, pads, dilations and groups (kernels larger than the input
+    with padding, 1-pixel outputs...): exact vs onnx's Conv, approximate vs the direct conv."""
+    rng = np.random.default_rng(2024)
+    exact = make_multiplier("exact", 6, True)
+    approx = perturbed(6, True)
+    done = 0
+    while done < 25:
+        g = int(rng.choice([1, 1, 2, 3]))
+        cg, mg = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        h, wd = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        p = tuple(int(v) for v in rng.integers(0, 3, size=4))
+        oh, ow = out_hw(h, wd, kh, kw, s, p, d)
+        if oh < 1 or ow < 1:
+            continue
+        x = rich_operands(rng, (int(rng.integers(1, 3)), g * cg, h, wd), exact.fmt)
+        w = rich_operands(rng, (g * mg, cg, kh, kw), exact.fmt)
+        kw_ = dict(strides=s, pads=p, dilations=d, group=g)
+        ref = onnx_conv(x, w, s, p, d, g).astype(np.int64)
+        np.testing.assert_array_equal(conv2d_nchw(x, w, mult=exact, **kw_), ref)
+        st = TrivialStats()
+        np.testing.assert_array_equal(conv2d_nchw(x, w, mult=approx, stats=st, **kw_),
+                                      ref_conv(x, w, s, p, d, g, approx))
+        assert st.macs == x.shape[0] * g * mg * oh * ow * cg * kh * kw
+        done += 1
