@@ -48,6 +48,8 @@ def add_parser(sub) -> None:
     pc.add_argument("--samples", type=int, default=1_000_000,
                     help="random operand pairs beyond 10 bits (default 1e6)")
     pc.add_argument("--seed", type=int, default=0, help="seed of the random pairs (default 0)")
+    pc.add_argument("--exhaustive", action="store_true", default=None,
+                    help="all operand pairs even beyond 10 bits (12 bits: seconds; 16 bits: tens of minutes)")
     pc.set_defaults(func=cmd_characterize)
 
 
@@ -58,12 +60,12 @@ def _targets(target: str) -> tuple[str, ...]:
 
 
 def characterize(model, *, hw: bool = True, targets: tuple[str, ...] = ("generic", "ice40"),
-                 samples: int = 1_000_000, seed: int = 0) -> dict:
+                 samples: int = 1_000_000, seed: int = 0, exhaustive: bool | None = None) -> dict:
     """Error metrics and hardware figures of a golden multiplier model (see the module docstring)."""
     from ..errors import SpecError
     from ..golden.metrics import error_metrics
 
-    res = error_metrics(model, samples=samples, seed=seed)
+    res = error_metrics(model, samples=samples, seed=seed, exhaustive=exhaustive)
     for t in HW_KEYS:
         for k in HW_KEYS[t]:
             res[k] = None
@@ -167,7 +169,8 @@ def cmd_characterize(args) -> int:
     if args.samples < 1:
         raise AxmacError(f"--samples must be at least 1, not {args.samples}")
     model = make_multiplier(args.spec, args.bits, args.signed)
-    res = characterize(model, hw=args.hw, targets=_targets(args.target), samples=args.samples, seed=args.seed)
+    res = characterize(model, hw=args.hw, targets=_targets(args.target), samples=args.samples, seed=args.seed,
+                       exhaustive=args.exhaustive)
     if args.json:
         print(json.dumps(_jsonable(res), indent=1))
         return 0

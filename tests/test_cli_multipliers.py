@@ -55,6 +55,17 @@ def test_characterize_json_equals_golden_metrics(capsys, spec, bits, sign):
     assert got["gates"] is None and got["hw"] is None
 
 
+def test_characterize_exhaustive_flag(capsys):
+    rc, out, _ = _run(capsys, "multipliers", "characterize", "trunc:3", "--bits", "11", "--unsigned", "--json",
+                      "--no-hw", "--exhaustive")
+    got = json.loads(out)
+    v = np.arange(1 << 11)
+    t = (v >> 3) << 3  # trunc:3 zeroes the 3 LSBs of both operands
+    e = np.outer(t, t) - np.outer(v, v)
+    assert rc == 0 and got["exhaustive"] is True and got["pairs"] == 1 << 22
+    assert got["wce"] == np.abs(e).max() and got["mae"] == pytest.approx(np.abs(e).mean(), rel=1e-12)
+
+
 def test_characterize_text(capsys):
     rc, out, _ = _run(capsys, "multipliers", "characterize", "exact", "--bits", "5", "--no-hw")
     assert rc == 0 and "exact  5-bit signed  (exhaustive, 1024 pairs)" in out and "MAE 0" in out
