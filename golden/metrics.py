@@ -27,7 +27,8 @@ unsigned operands the two are the same.
 Exhaustive versus sampled
 -------------------------
 Up to :data:`EXHAUSTIVE_MAX_BITS` (10) bits every operand pair is evaluated, through the model's
-product table (``2**n x 2**n``, indexed by bit pattern). Beyond, ``samples`` pairs are drawn
+product table (``2**n x 2**n``, indexed by bit pattern); beyond, only on request
+(``exhaustive=True``, the model on every pair, chunk by chunk). Otherwise ``samples`` pairs are drawn
 independently and uniformly over the operand range by :func:`numpy.random.default_rng` with the
 given ``seed``, in chunks of :data:`CHUNK` pairs: the same ``(samples, seed)`` always gives the same
 pairs and the same figures. Every computation is vectorised and chunked, so memory stays bounded
