@@ -52,8 +52,11 @@ def ort_accuracy(model: str, name: str, x, y) -> float | None:
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
             batch_size=None, k_tile=None, stats=True, quant=None, ort_ref=True,
             progress=None) -> tuple[dict, object]:
-    """Run the emulation; return ``(results dict, Report of the approximate run)``."""
+    """Run the emulation; return ``(results dict, Report of the approximate run)``.
 
+    ``progress``: a callable taking the number of samples just finished, or a tqdm bar (its
+    total is set to the number of test samples).
+    """
     from ..errors import AxmacError
     from ..golden.bypass import Bypass
     from ..golden.engine import run_network
@@ -79,12 +82,15 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
         calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
     net = load_network(model, {names[0]: calib}, quant)
+    if hasattr(progress, "reset"):
+        progress.reset(total=len(y))
+    update = getattr(progress, "update", progress)
     # warm-up on one sample: JIT compilation of the kernels stays out of the measured throughput
     run_network(net, {names[0]: x[:1]}, multiplier=multiplier, layers=layers, bypass=bypass, stats=stats,
                 k_tile=k_tile)
     out, rep = run_network(net, {names[0]: x}, multiplier=multiplier, layers=layers, bypass=bypass,
                            bias_correction=bias_correction, stats=stats, batch_size=batch_size, k_tile=k_tile,
-                           progress=progress)
+                           progress=update)
     pred = _top1(out[net.outputs[0].name], len(y))
     all_exact = rep.layers and all(layer.multiplier == "exact" for layer in rep.layers)
     if all_exact and not bias_correction:
@@ -128,7 +134,7 @@ def cmd_emulate(args) -> int:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                            bias_correction=args.bias_correction, limit=args.limit, batch_size=args.batch_size,
                            k_tile=args.k_tile, stats=args.stats, quant=quant_config(args), ort_ref=args.ort_ref,
-                           progress=bar.update)
+                           progress=bar)
     if args.json:
         json.dump(res, sys.stdout, indent=2)
         print()
