@@ -49,6 +49,29 @@ def lenet():
     return net, x, y, exact["logits"]
 
 
+def test_trivial_computations_like_ma_and_jiao(lenet):
+    """Ma & Jiao (seed 001, Table II, float LeNet-5-like on MNIST): trivial MULs (a)+(b) 39.5%,
+    (d) 21.0%, (e) below 0.01%. Our int8 LeNet-5 (ReLU, pixels in [0, 1] so the background is 0,
+    not -1 as in their tiny-dnn setup: their (b) becomes our (a)) must show the same picture:
+    a large trivial share and a negligible (e). The engine's counts on the first layer are checked
+    against a direct count of the pixels that quantize to zero."""
+    net, x, _, _ = lenet
+    _, rep = run_network(net, {"input": x[:200]}, stats=True)
+    f = rep.total.fractions()
+    print(f"\nLeNet-5 int8, 200 MNIST images: (a) {100 * f['zero']:.2f}%  (b) {100 * f['one']:.2f}%  "
+          f"(d) {100 * f['add_zero']:.2f}%  (e) {100 * f['opposite']:.4f}%  x=0 {100 * f['x_zero']:.1f}%  "
+          f"w=0 {100 * f['w_zero']:.2f}%")
+    assert f["zero"] + f["one"] > 0.3 and f["add_zero"] > 0.2
+    assert f["opposite"] < 1e-4
+    # first layer: the zero activations streamed are the pixels quantizing to 0 (|x| <= s_x / 2)
+    # in each 5x5 window, padding (2) included
+    s_x = np.float32(net.mac_layers[0].x_scale)
+    xp = np.pad(np.rint(x[:200, 0] / s_x), ((0, 0), (2, 2), (2, 2)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (5, 5), axis=(1, 2))
+    st = rep.layers[0].stats
+    assert st.x_zeros == int((win == 0).sum()) and st.x_count == win.size
+
+
 def _figures(net, x, y, ref, spec, bc):
     out, rep = run_network(net, {"input": x}, multiplier=spec, stats=False, bias_correction=bc)
     lg = out["logits"]
