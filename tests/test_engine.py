@@ -21,7 +21,7 @@ from axmac.onnx_import.ir import MacLayer, Network, Node, OutputStage, TensorInf
 FMT = OperandFormat(9, True)  # int8 activations minus zero point -2 need 9 bits
 
 
-def make_net(w_zero=True, seed=7):
+def make_net(w_zero=True, seed=7, fmt=FMT):
     """int8 input -> conv 3x3 (pad 1, stride 1, x_zp -2, per-channel scale, fused relu) -> int8
     -> MaxPool 2x2 -> Flatten -> gemm (dequant, float32 logits)."""
     rng = np.random.default_rng(seed)
@@ -29,13 +29,13 @@ def make_net(w_zero=True, seed=7):
     if w_zero:
         wc[rng.random(wc.shape) < 0.3] = 0
         wc[0, 0, 0, :2] = [1, -1]
-    conv = MacLayer("conv", "conv", "x", "c", wc, FMT,
+    conv = MacLayer("conv", "conv", "x", "c", wc, fmt,
                     OutputStage("requant", np.array([0.004, 0.0031, 0.0052, 0.0045], np.float32), 3,
                                 np.dtype(np.int8), relu=True),
                     x_zero_point=-2, w_zero_point=np.zeros(4, np.int64), bias=rng.integers(-500, 500, 4),
                     pads=(1, 1, 1, 1))
     wg = rng.integers(-100, 100, (36, 5))
-    gemm = MacLayer("fc", "gemm", "f", "y", wg, FMT, OutputStage("dequant", np.float32(0.0123), dtype=np.float32),
+    gemm = MacLayer("fc", "gemm", "f", "y", wg, fmt, OutputStage("dequant", np.float32(0.0123), dtype=np.float32),
                     x_zero_point=3, w_zero_point=np.int64(0), bias=None)
     nodes = [conv, Node("pool", "MaxPool", ["c"], ["p"], {"kernel_shape": [2, 2], "strides": [2, 2]}),
              Node("flat", "Flatten", ["p"], ["f"], {}), gemm]
@@ -73,13 +73,14 @@ def ref_requant(acc, scale, zp, dtype, relu):
 def reference(net, x, conv_spec="exact", fc_spec="exact", bypass=None):
     bypass = bypass or Bypass()
     conv, _, _, fc = net.nodes
-    mc = make_multiplier(conv_spec, FMT.bits, FMT.signed)
+    fmt = conv.operand
+    mc = make_multiplier(conv_spec, fmt.bits, fmt.signed)
     acc = ref_conv(x.astype(np.int64) - conv.x_zero_point, conv.weight, conv.pads, mc, bypass)
     acc += conv.bias[None, :, None, None]
     c = ref_requant(acc, conv.output.scale[None, :, None, None], conv.output.zero_point, np.int8, True)
     p = c.reshape(c.shape[0], 4, 3, 2, 3, 2).max(axis=(3, 5))
     f = p.reshape(p.shape[0], -1).astype(np.int64) - fc.x_zero_point
-    mf = make_multiplier(fc_spec, FMT.bits, FMT.signed)
+    mf = make_multiplier(fc_spec, fmt.bits, fmt.signed)
     accf = ref_products(mf, bypass, f[:, :, None], fc.weight[None]).sum(axis=1)
     return accf.astype(np.float32) * np.float32(0.0123)
 
@@ -108,6 +109,17 @@ def test_network_matches_bruteforce(conv_spec, fc_spec, bypass):
         np.testing.assert_array_equal(out["y"], reference(net, x, conv_spec, fc_spec, bp))
     assert [layer.multiplier for layer in rep.layers] == [conv_spec, fc_spec]
     assert rep.macs == 5 * (4 * 36 * 27 + 36 * 5)
+
+
+def test_wide_operands_use_the_layer_width():
+    """12-bit operands (no product table: the vectorised-model kernel) with approximate multipliers."""
+    net = make_net(fmt=OperandFormat(12, True))
+    x = inputs(2)
+    for stats in (False, True):
+        out, rep = run_network(net, {"x": x}, multiplier="trunc:3", layers={"conv": "drum:4"}, stats=stats,
+                               bypass=Bypass.parse("zero"))
+        np.testing.assert_array_equal(out["y"], reference(net, x, "drum:4", "trunc:3", Bypass.parse("zero")))
+    assert {layer.operand for layer in rep.layers} == {"s12"}
 
 
 def test_batching_does_not_change_results_or_stats():
