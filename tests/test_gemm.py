@@ -264,7 +264,7 @@ def test_stats_match_loop_reference(spec, bits, signed, bypass, k_tile):
     bp = Bypass.parse(bypass)
     fmt = mult.fmt
     small = OperandFormat(bits, signed)
-    for m, k, n in ((2, 13, 3), (40, 21, 5)):  # the direct and the L-gather table kernels
+    for m, k, n in ((2, 13, 3), (40, 21, 5), (70, 9, 9)):  # direct, narrow and wide table kernels
         x = rich_operands(rng, (m, k), small, 0.6)
         w = rich_operands(rng, (k, n), small, 0.6)
         x = np.clip(x // 8, fmt.lo, fmt.hi) if bits > 6 else x  # small values: more (d)/(e)
