@@ -26,7 +26,8 @@ Three kernels, chosen per call (see :func:`kernel_for`):
     columns, a part gathers its private ``L[k] = T[:, w[k, cols]]``, then for each of its rows
     adds the contiguous row ``L[k][x[m, k]]`` into the accumulator row (SIMD-vectorised).
     Accumulation is int32 over K-spans with ``span * max|T| < 2**31``, int64 across spans.
-    Few rows (``4 M < 2**n``) use a direct gather ``T[x[m, k], w[k, n]]`` instead. The
+    Few rows (``4 M < 2**n``) use a direct gather ``T[x[m, k], w[k, n]]`` instead; few
+    columns (``N < 8``) a transposed block ``L[k, n, a]`` summed over ``k`` innermost. The
     statistics variant keeps each chain's partial sum (int64) for cases (d)/(e).
     Also used for exact products when statistics are asked.
 ``fallback``
