@@ -69,18 +69,28 @@ def _demo_files(out_dir: Path) -> dict[str, str]:
     return specs
 
 
+def demo_specs() -> list[str]:
+    """:data:`DEMO_SPECS`, plus any registered family they miss (by name when it takes no parameter)."""
+    from ..golden.multipliers import families
+
+    specs = list(DEMO_SPECS)
+    covered = {s.split(":")[0] for s in specs}
+    specs += [name for name, cls in families().items() if name not in covered and cls.param is None]
+    return specs
+
+
 def cmd_demo(args) -> int:
     from tqdm import tqdm
 
     from ..errors import AxmacError
-    from ..golden.multipliers import make_multiplier
+    from ..golden.multipliers import families, make_multiplier
     from .cmd_multipliers import _jsonable, characterize, format_table
     from .synth import BUILD_ROOT
 
     out_dir = Path(args.out_dir) if args.out_dir else BUILD_ROOT / "demo"
     files = _demo_files(out_dir)
-    rows, notes = [], []
-    bar = tqdm(DEMO_SPECS, desc="characterizing", unit="multiplier", file=sys.stderr, disable=None, leave=False)
+    specs, rows, notes = demo_specs(), [], []
+    bar = tqdm(specs, desc="characterizing", unit="multiplier", file=sys.stderr, disable=None, leave=False)
     for name in bar:
         spec = files.get(name, name)
         label = name if name not in files else f"{name}:{Path(spec.split(':', 1)[1].split(':')[0]).name}"
@@ -110,6 +120,10 @@ def cmd_demo(args) -> int:
     print("hardware: generic = Yosys gates (2-input + MUX + NOT) and CMOS transistor estimate of the "
           "combinational multiplier; LUT4 / Fmax = iCE40 hx8k via nextpnr, inputs and outputs registered\n")
     print(format_table(rows))
+    shown = {s.split(":")[0] for s in specs}
+    missing = [f"{n}:{c.param.upper()}" for n, c in families().items() if n not in shown]
+    if missing:
+        notes.append(f"not in the demo (need a parameter): {', '.join(missing)}")
     for n in notes:
         print(f"  note: {n}")
     return 0
