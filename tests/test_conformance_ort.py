@@ -5,7 +5,9 @@ with a ``CalibrationDataReader`` over the 200 calibration images (training split
 MNIST test images the engine's ``exact`` outputs must equal onnxruntime's (graph optimizations
 disabled) bit for bit, or differ by at most 1 LSB of the output scale in at most 0.1% of the
 elements: onnxruntime runs a QDQ graph as float Conv/Gemm between Dequantize/Quantize, whose
-float32 sums can round a requantized value differently from the integer accumulator. The
+float32 sums can round a requantized value differently from the integer accumulator. With
+graph optimizations on, onnxruntime fuses QDQ into integer kernels and all four models must
+match bit for bit. The
 figures are printed (``pytest -s``). Top-1 accuracy of each int8 model must be within 0.5
 percentage points of the float model's (onnxruntime).
 
@@ -29,11 +31,12 @@ from axmac.onnx_import.loader import load_model
 VARIANTS = [("QOperator", False), ("QOperator", True), ("QDQ", False), ("QDQ", True)]
 
 
-def _session(path):
+def _session(path, optimize=False):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                   else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
@@ -101,6 +104,8 @@ def test_exact_engine_vs_onnxruntime(quantized, data, fmt, per_channel):
     assert n_diff <= 0.001 * got.size
     if fmt == "QOperator":  # integer kernels on both sides: identical
         assert n_diff == 0
+    # with graph optimizations on, onnxruntime fuses the QDQ pairs into integer kernels: identical
+    np.testing.assert_array_equal(got, _session(path, optimize=True).run(None, {"input": x})[0])
     assert abs(acc - acc_float) <= 0.005
     # the product-table path (statistics on) gives the same integers on a slice
     out_t, _ = run_network(net, {"input": x[:100]}, stats=True)
