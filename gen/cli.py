@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"axmac: error: no such file: {e.filename or e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `axmac ... --json | head`
+        sys.stderr.close()
+        return 1
     except KeyboardInterrupt:
         print("axmac: interrupted", file=sys.stderr)
         return 130

@@ -126,10 +126,11 @@ class Multiplier:
         if check:
             self.fmt.check(a, "operand a")
             self.fmt.check(b, "operand b")
-        if self.table_only:
-            t = self.table()
-            m = self.fmt.mask
-            return t[a & m, b & m]
+        if self.table_only or self.bits <= MAX_TABLE_BITS:
+            # One flat gather from the cached table (built once by _product): ~10x faster than
+            # evaluating the bit-level model again for every call.
+            m, n = self.fmt.mask, self.bits
+            return self.table().ravel()[((a & m) << n) | (b & m)]
         a, b = np.broadcast_arrays(a, b)
         return self._product(a, b).astype(np.int64, copy=False)
 
