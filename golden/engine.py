@@ -81,6 +81,9 @@ class Report:
     samples: int = 0
     seconds: float = 0.0
     bypass: str = "none"
+    #: with ``trace=True``: every tensor the network computed (graph inputs included), and for
+    #: each MAC layer ``"<y>::acc"``, its int64 accumulators (bias added, before the output stage)
+    tensors: dict = field(default_factory=dict)
 
     @property
     def macs(self) -> int:
@@ -200,7 +203,7 @@ def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis:
     return np.clip(y, F32(lo), F32(info.max), out=y).astype(stage.dtype)
 
 
-def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
+def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | None = None) -> np.ndarray:
     from .conv import conv2d_nchw
     from .gemm import mac_gemm
 
@@ -233,6 +236,8 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile) -> np.ndarray:
         shape = [1] * acc.ndim
         shape[axis] = -1
         acc += p.bias.reshape(shape)
+    if trace is not None:
+        trace[f"{layer.y}::acc"] = acc.copy()
     return output_stage(acc, layer.output, p.scale, axis)
 
 
@@ -268,7 +273,8 @@ def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.nd
 def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exact",
                 layers: Mapping[str, str] | None = None, bypass: Bypass = NO_BYPASS, bias_correction: bool = False,
                 stats: bool = True, batch_size: int | None = None, k_tile: int | None = None,
-                progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], Report]:
+                progress: Callable[[int], None] | None = None,
+                trace: bool = False) -> tuple[dict[str, np.ndarray], Report]:
     """Execute ``net`` bit-exactly on ``inputs``.
 
     Parameters
@@ -293,6 +299,9 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
         Accumulation chain length for the (d)/(e) statistics (the array's K tiling).
     progress : callable, optional
         Called with the number of samples finished after each batch.
+    trace : bool
+        Keep every intermediate tensor and each MAC layer's accumulators in ``Report.tensors``
+        (all samples: memory grows with the number of samples; meant for co-simulation).
 
     Returns
     -------
@@ -312,25 +321,32 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     prepared = _prepare(net, specs, bias_correction, stats)
     by_node = {id(p.layer): p for p in prepared}
     chunks: dict[str, list[np.ndarray]] = {t.name: [] for t in net.outputs}
+    traced: dict[str, list[np.ndarray]] = {}
     batched = all(a.ndim >= 1 for a in feeds.values()) and n > batch_size
     steps = range(0, n, batch_size) if batched else [0]
     for s0 in steps:
         values = dict(net.constants)
         for name, a in feeds.items():
             values[name] = a[s0:s0 + batch_size] if batched else a
+        accs = {} if trace else None
         for node in net.nodes:
             p = by_node.get(id(node))
             if p is not None:
-                values[node.y] = _run_mac(p, values[node.x], bypass, k_tile)
+                values[node.y] = _run_mac(p, values[node.x], bypass, k_tile, accs)
                 continue
             args = [values[i] if i else None for i in node.inputs]
             values[node.outputs[0]] = _node_result(node, args, net)
         for t in net.outputs:
             chunks[t.name].append(values[t.name])
+        if trace:
+            for k, v in [*values.items(), *accs.items()]:
+                if k not in net.constants:
+                    traced.setdefault(k, []).append(v)
         if progress is not None:
             progress(min(batch_size, n - s0) if batched else n)
     outputs = {k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in chunks.items()}
-    report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass))
+    report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass),
+                    tensors={k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in traced.items()})
     return outputs, report
 
 

@@ -122,6 +122,24 @@ def test_wide_operands_use_the_layer_width():
     assert {layer.operand for layer in rep.layers} == {"s12"}
 
 
+def test_trace_keeps_intermediates_and_accumulators():
+    """The traced conv accumulators equal the brute-force ones; the traced int8 tensor and the
+    output agree with the untraced run, across batches."""
+    net = make_net()
+    x = inputs(7)
+    out, rep = run_network(net, {"x": x}, multiplier="mitchell", batch_size=3, trace=True, stats=False)
+    out0, rep0 = run_network(net, {"x": x}, multiplier="mitchell", stats=False)
+    np.testing.assert_array_equal(out["y"], out0["y"])
+    assert rep0.tensors == {}
+    t = rep.tensors
+    assert {"x", "c", "p", "f", "y", "c::acc", "y::acc"} <= set(t)
+    conv = net.nodes[0]
+    acc = ref_conv(x.astype(np.int64) + 2, conv.weight, conv.pads, make_multiplier("mitchell", 9, True), Bypass())
+    np.testing.assert_array_equal(t["c::acc"], acc + conv.bias[None, :, None, None])
+    assert t["c"].dtype == np.int8 and t["c"].shape == (7, 4, 6, 6) and t["y::acc"].dtype == np.int64
+    np.testing.assert_array_equal(t["y"], out["y"])
+
+
 def test_batching_does_not_change_results_or_stats():
     net = make_net()
     x = inputs(11)
