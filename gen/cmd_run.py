@@ -5,7 +5,9 @@
               [--calibration CAL.npz|mnist|digits] [--json]
 
 ``IN.npz`` holds one array per graph input (keyed by input name, batch along axis 0);
-``OUT.npz`` receives one array per graph output (keyed by output name), written atomically.
+``OUT.npz`` receives one array per graph output (keyed by output name), written atomically;
+with ``--trace`` also every intermediate tensor and each MAC layer's int64 accumulators
+(``"<layer output>::acc"``), e.g. to drive a co-simulation with real activations.
 Float models are quantized at load time (``onnx_import``'s QuantConfig) from calibration data:
 ``--calibration`` (an npz keyed by input name, or a built-in dataset's calibration images).
 ``MAP.json`` is ``{"layer name": "spec", ...}`` (layer names as ``axmac emulate --json`` lists them);
@@ -28,6 +30,8 @@ def add_parser(sub) -> None:
     add_arith_args(p)
     p.add_argument("--calibration", metavar="CAL.npz|mnist|digits",
                    help="calibration inputs for float models (npz keyed by input name, or a built-in dataset)")
+    p.add_argument("--trace", action="store_true",
+                   help="also write every intermediate tensor and each MAC layer's accumulators ('<y>::acc')")
     p.add_argument("--json", action="store_true", help="print the report (MACs, statistics per layer) as JSON")
     p.set_defaults(func=cmd_run)
 
@@ -190,9 +194,9 @@ def cmd_run(args) -> int:
         raise AxmacError(f"--batch-size must be positive, not {args.batch_size}")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=bypass,
                                   bias_correction=args.bias_correction, stats=args.stats, batch_size=args.batch_size,
-                                  k_tile=args.k_tile)
+                                  k_tile=args.k_tile, trace=args.trace)
     with atomic_output(args.outputs, "wb") as f:
-        np.savez(f, **outputs)
+        np.savez(f, **{**report.tensors, **outputs})
     if args.json:
         json.dump({"model": str(args.model), "outputs": str(args.outputs), **report.to_dict()}, sys.stdout, indent=2)
         print()

@@ -59,6 +59,13 @@ def test_run_matches_onnxruntime(ci, tmp_path, capsys):
         np.testing.assert_array_equal(f["y"], ort_run(model, {"x": x})[0])
     assert rep["macs"] == 6 * 3 * 7 * 7 * 18
     assert rep["total"]["stats"]["macs"] == rep["macs"]
+    # --trace: the accumulators of ConvInteger are its int32 outputs, widened
+    assert main(["run", str(model_path), "--inputs", str(tmp_path / "in.npz"), "--outputs",
+                 str(tmp_path / "tr.npz"), "--trace"]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "tr.npz") as f:
+        assert {"x", "y", "y::acc"} <= set(f.files)
+        np.testing.assert_array_equal(f["y::acc"], ort_run(model, {"x": x})[0].astype(np.int64))
     # without statistics (BLAS path): same outputs, no "total"
     assert main(["run", str(model_path), "--inputs", str(tmp_path / "in.npz"), "--outputs",
                  str(tmp_path / "out2.npz"), "--no-stats", "--json"]) == 0
