@@ -141,6 +141,11 @@ def test_run_bad_input_is_one_line_exit_2(ci, tmp_path, capsys):
     (tmp_path / "m.json").write_text("[1, 2]")
     assert "must be a JSON object" in _err(capsys, base + good + ["--layers", str(tmp_path / "m.json")])
     assert "no such ONNX file" in _err(capsys, ["run", str(tmp_path / "x.onnx"), "--outputs", str(out)] + good)
+    x_mnist = load_dataset("mnist")[0][:2]
+    np.savez(tmp_path / "m.npz", input=x_mnist)
+    lenet = ["run", "models/lenet5_mnist.onnx", "--inputs", str(tmp_path / "m.npz"), "--outputs", str(out)]
+    assert "calibration" in _err(capsys, lenet)  # a float model needs calibration data
+    assert "calibration file" in _err(capsys, lenet + ["--calibration", str(tmp_path / "none.npz")])
     assert not out.exists()
 
 
