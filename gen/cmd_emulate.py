@@ -93,11 +93,13 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
                            progress=update)
     pred = _top1(out[net.outputs[0].name], len(y))
     all_exact = rep.layers and all(layer.multiplier == "exact" for layer in rep.layers)
+    exact_seconds = None
     if all_exact and not bias_correction:
         pred_exact = pred  # bypassed products are exact too: the exact integer model itself
     else:
-        out_e, _ = run_network(net, {names[0]: x}, stats=False, batch_size=batch_size)
+        out_e, rep_e = run_network(net, {names[0]: x}, stats=False, batch_size=batch_size)
         pred_exact = _top1(out_e[net.outputs[0].name], len(y))
+        exact_seconds = rep_e.seconds
     results = {
         "model": model, "dataset": str(dataset), "samples": int(len(y)),
         "multiplier": multiplier, "layers": {layer.name: layer.multiplier for layer in rep.layers},
@@ -107,6 +109,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         "onnxruntime_accuracy": ort_accuracy(model, names[0], x, y) if ort_ref else None,
         "agreement": float((pred == pred_exact).mean()),
         "macs": rep.macs, "seconds": rep.seconds, "macs_per_second": rep.macs_per_second,
+        "exact_seconds": exact_seconds,  # the exact integer run (no statistics), when one was needed
         "total": rep.to_dict().get("total"),
         "quantization": None if quant is None else {"bits": quant.bits, "per_channel": quant.per_channel,
                                                     "calibration": quant.calibration,
