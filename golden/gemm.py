@@ -536,6 +536,14 @@ def _blocks(k: int, kb: int, k_tile: int | None) -> list[tuple[int, int, bool, b
     return out
 
 
+def _chain_buffer(blocks: np.ndarray, m: int, n: int) -> np.ndarray:
+    """Partial sums carried between K-blocks of one chain for :func:`_lut_gemm_narrow`; a dummy
+    when every chain is one block (that kernel then never touches it; the others always do)."""
+    if blocks.size and np.all(blocks[:, 2:] != 0):
+        return np.zeros((1, 1), dtype=np.int64)
+    return np.zeros((m, n), dtype=np.int64)
+
+
 class _threads:
     """Context manager running numba kernels on at most ``max_parts`` threads, and on one for
     small work (no fork/join: on a busy machine one costs milliseconds)."""
@@ -586,7 +594,8 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
         counts = np.zeros((nparts, 2), dtype=np.int64)
         if stats is not None:
             blocks = np.array(_blocks(k, kb, k_tile), dtype=np.int64).reshape(-1, 4)
-            chain = np.zeros((m, n), dtype=np.int64)
+            # the narrow kernel only touches chain between the blocks of one chain
+            chain = _chain_buffer(blocks, m, n) if narrow else np.zeros((m, n), dtype=np.int64)
             if narrow:
                 _lut_gemm_narrow(xi, wi, table, blocks, nparts, acc, chain, counts, True)
             else:

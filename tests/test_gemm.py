@@ -391,3 +391,21 @@ def test_plan_cache_does_not_keep_multipliers_alive():
     del mult
     gc.collect()
     assert ref() is None
+
+
+@pytest.mark.parametrize("k_tile", [None, 6, 7])
+def test_narrow_kernel_blocking(k_tile, monkeypatch):
+    """Fewer than 8 columns, K-blocks of 4 inside longer chains, two row parts, int32 spans."""
+    rng = np.random.default_rng(12)
+    mult = perturbed(6, True)
+    x = rich_operands(rng, (150, 30), mult.fmt, 0.7)
+    w = rich_operands(rng, (30, 5), mult.fmt, 0.7)
+    x, w = with_opposites(x, w, mult.fmt)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "NARROW_BLOCK_K", 4)
+    monkeypatch.setattr(gemm, "INT32_LIMIT", 1026 * 9)
+    ref = ref_gemm(x, w, mult)
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
+    st = TrivialStats()
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, stats=st, k_tile=k_tile), ref)
+    assert st == ref_stats(x, w, mult, k_tile=k_tile)
