@@ -184,3 +184,18 @@ def test_signal_names_visible():
     text = to_verilog(make_hw_multiplier("mitchw:6", 8, True), "mul")
     for name in ("c1_a", "k_a", "f_b", "p_mag"):
         assert re.search(rf"\b{name}\b", text), name
+
+
+@pytest.mark.synth
+def test_generic_cost_ordering():
+    """Yosys (generic CMOS estimate, 8-bit signed): Mitch-w is cheaper than Mitchell and gets cheaper
+    with smaller ``w`` (Kim et al. 2019/2021: "Mitch-w multipliers consume significantly less
+    resources compared to the Mitchell log multiplier"); all log and DRUM designs are cheaper than
+    the exact multiplier and DRUM grows with ``k``."""
+    from axmac.gen.synth import synth_multiplier
+
+    specs = ("exact", "mitchell", "mitchw:4", "mitchw:6", "drum:4", "drum:6")
+    cost = {s: synth_multiplier(make_multiplier(s, 8, True), targets=("generic",))["generic"]["transistors"]
+            for s in specs}
+    assert cost["mitchw:4"] < cost["mitchw:6"] < cost["mitchell"] < cost["exact"], cost
+    assert cost["drum:4"] < cost["drum:6"] < cost["exact"], cost
