@@ -33,8 +33,9 @@ Three kernels, chosen per call (see :func:`kernel_for`):
 ``fallback``
     wider operands (no table): the vectorised model ``mult(a, b)`` + bypass, evaluated only
     on the distinct activation values of each ``k``, then a row-gather kernel like the table
-    one. Exact; its speed is that of the model when ``M <= 2**n`` (about 1.5e7 MAC/s per core
-    for ``drum:6`` at 12 bits), about 10x better on convolution-sized ``M``.
+    one. Exact but slow: measured per core for ``drum:6`` at 12 bits, about 2e7 MAC/s on a
+    batch-1000 fc layer (``M <= 2**n``: the model's own speed) and 7e7 MAC/s on LeNet's
+    second convolution (the model evaluated on ``2**n`` rather than ``M`` values per ``k``).
 
 Statistics (:class:`~axmac.golden.stats.TrivialStats`) use the definitions of
 :mod:`axmac.golden.pe` with every case enabled: (a)/(b) from per-``k`` counts of zero and
