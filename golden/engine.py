@@ -28,8 +28,14 @@ Statistics (``stats=True``): per layer and in total, a
 :class:`~axmac.golden.stats.TrivialStats` with Ma & Jiao's cases (a) zero, (b) one, (d)
 add-zero, (e) opposite and the zero fractions of activations and weights.
 
-The batch (axis 0 of every input) is processed ``batch_size`` samples at a time, so memory is
-bounded by one batch's activations whatever the number of samples.
+The batch (axis 0 of every input) is processed ``batch_size`` samples at a time (default
+:func:`auto_batch_size`: 256 MiB of activations, at most 1024 samples), so memory is bounded by
+one batch whatever the number of samples; a model whose graph fixes the batch (a ``Reshape`` to
+``[1, ...]``) needs ``batch_size=1``. ``trace=True`` keeps every intermediate tensor and each
+MAC layer's accumulators (``Report.tensors``) for co-simulation.
+
+Verified in tests/test_engine.py (brute-force reference), tests/test_conformance_nodes.py (onnx
+backend node tests) and tests/test_conformance_ort.py (onnxruntime-quantized models, bit for bit).
 """
 
 from __future__ import annotations
