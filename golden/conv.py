@@ -112,7 +112,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
         xp = np.pad(x.astype(dt), pads4).transpose(0, 2, 3, 1)
     elif kernel == "table":
         dt = np.uint16
-        xp = np.pad(x.astype(np.int64) & mult.fmt.mask, pads4).astype(dt)
+        xp = np.pad(x.astype(dt) & dt(mult.fmt.mask), pads4)  # bit patterns (see gemm.to_patterns)
     else:
         dt = np.int64
         xp = np.pad(x.astype(np.int64), pads4)
@@ -126,7 +126,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
             xg = xp[:, g * cg:(g + 1) * cg]
             wmat = wg.reshape(mg, k).T  # k order (c, i, j)
             if kernel == "table":
-                wmat = (wmat.astype(np.int64) & mult.fmt.mask).astype(np.uint16)
+                wmat = wmat.astype(np.uint16) & np.uint16(mult.fmt.mask)
         budget = IM2COL_BYTES if kernel == "blas" else IM2COL_TABLE_BYTES
         for n0, n1, r0, r1 in _chunks(nb_, oh, ow, k, np.dtype(dt).itemsize, budget):
             cols = _im2col(xg, n0, n1, r0, r1, geom, channels_last=kernel == "blas")

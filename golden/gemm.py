@@ -226,8 +226,12 @@ def _as_int_matrix(a, what: str) -> np.ndarray:
 
 
 def to_patterns(a: np.ndarray, plan: Plan) -> np.ndarray:
-    """Operand values -> bit patterns (``a & mask``) as uint16, the table's index."""
-    return (a.astype(np.int64, copy=False) & plan.mult.fmt.mask).astype(np.uint16)
+    """Operand values -> bit patterns (``a & mask``) as uint16, the table's index.
+
+    The cast to uint16 is modulo ``2**16`` (two's complement), so masking after it gives the
+    ``n``-bit pattern of an in-range value of any integer dtype, without an int64 copy.
+    """
+    return a.astype(np.uint16) & np.uint16(plan.mult.fmt.mask)
 
 
 # --------------------------------------------------------------------------------------------

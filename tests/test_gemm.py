@@ -409,3 +409,28 @@ def test_narrow_kernel_blocking(k_tile, monkeypatch):
     st = TrivialStats()
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, stats=st, k_tile=k_tile), ref)
     assert st == ref_stats(x, w, mult, k_tile=k_tile)
+
+
+@pytest.mark.parametrize("spec, bits, signed", [("exact", 8, True), ("perturbed", 8, True), ("perturbed", 8, False),
+                                                ("perturbed", 12, True), ("exact", 16, False)])
+def test_operand_dtypes(spec, bits, signed):
+    """Narrow integer dtypes (the engine passes int16) give the int64 results."""
+    from axmac.golden.conv import conv2d_nchw
+
+    rng = np.random.default_rng(4)
+    mult = make(spec, bits, signed)
+    x = rich_operands(rng, (70, 12), mult.fmt)
+    w = rich_operands(rng, (12, 5), mult.fmt)
+    ref = ref_gemm(x, w, mult)
+    xc = rich_operands(rng, (2, 3, 6, 6), mult.fmt)
+    wc = rich_operands(rng, (4, 3, 3, 3), mult.fmt)
+    ref_c = conv2d_nchw(xc, wc, mult=mult, pads=(1, 1, 1, 1))
+    dtypes = [np.int16, np.int32, np.int64] if signed else [np.uint16, np.int32, np.uint64]
+    if bits <= 8:
+        dtypes.append(np.int8 if signed else np.uint8)
+    for dt in dtypes:
+        st = TrivialStats()
+        np.testing.assert_array_equal(mac_gemm(x.astype(dt), w.astype(dt), mult=mult), ref)
+        np.testing.assert_array_equal(mac_gemm(x.astype(dt), w.astype(dt), mult=mult, stats=st), ref)
+        assert st == ref_stats(x, w, mult)
+        np.testing.assert_array_equal(conv2d_nchw(xc.astype(dt), wc.astype(dt), mult=mult, pads=(1, 1, 1, 1)), ref_c)
