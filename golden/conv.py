@@ -35,7 +35,7 @@ from .stats import TrivialStats
 #: Upper bound of one im2col chunk, in bytes: the float BLAS path (small: the chunk stays in
 #: cache between its construction and the GEMM) and the table / fallback paths (large: each
 #: table GEMM call gathers its L blocks again).
-IM2COL_BYTES = 1 << 22
+IM2COL_BYTES = 1 << 23
 IM2COL_TABLE_BYTES = 1 << 25
 
 
