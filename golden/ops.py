@@ -482,6 +482,94 @@ def _onnx_dtype(code: int) -> np.dtype:
     return np.dtype(tensor_dtype_to_np_dtype(int(code)))
 
 
+# -- onnxruntime's quantized element-wise ops (domain com.microsoft, QOperator models) -------------
+
+def _zp_of(zp, like):
+    return np.zeros((), like.dtype) if zp is None else np.asarray(zp)
+
+
+def _table_op(fn, x, x_scale, x_zero_point, y_scale, y_zero_point):
+    """An 8-bit op as onnxruntime runs it: a 256-entry table ``Q(fn(DQ(v)))`` over every code ``v``."""
+    if x.dtype not in (np.int8, np.uint8):
+        raise AxmacError(f"quantized table op: input must be int8 or uint8, not {x.dtype}")
+    info = np.iinfo(x.dtype)
+    codes = np.arange(info.min, info.max + 1).astype(x.dtype)
+    table = quantize_linear(fn(dequantize_linear(codes, x_scale, _zp_of(x_zero_point, x))), y_scale,
+                            _zp_of(y_zero_point, x).astype(x.dtype))
+    return table[x.astype(np.int64) - info.min]
+
+
+def qlinear_sigmoid(x, x_scale, x_zero_point, y_scale, y_zero_point=None):
+    return _table_op(sigmoid, x, x_scale, x_zero_point, y_scale, y_zero_point)
+
+
+def qlinear_leaky_relu(x, x_scale, x_zero_point, y_scale, y_zero_point=None, *, alpha=0.01):
+    return _table_op(lambda v: leaky_relu(v, alpha=alpha), x, x_scale, x_zero_point, y_scale, y_zero_point)
+
+
+def _a_broadcast_inner(a_shape, b_shape) -> bool:
+    """True when ``A`` is constant along the innermost varying axis of the broadcast (onnxruntime
+    then treats A as the per-span scalar)."""
+    out = np.broadcast_shapes(a_shape, b_shape)
+    a = (1,) * (len(out) - len(a_shape)) + tuple(a_shape)
+    for ax in range(len(out) - 1, -1, -1):
+        if out[ax] > 1:
+            return a[ax] == 1
+    return False
+
+
+def qlinear_add(a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale, c_zero_point=None):
+    """com.microsoft.QLinearAdd as onnxruntime's MLAS computes it (float32, fused multiply-adds):
+
+    ``r_a = s_a / s_c``, ``r_b = s_b / s_c``, ``k = z_c - r_a z_a - r_b z_b`` and
+    ``c = sat(rhe(fma(a, r_a, fma(b, r_b, k))))`` — the operand that is constant along the
+    innermost broadcast axis goes into the inner fma. Measured equal to onnxruntime on 10^6 values.
+    """
+    zc = _zp_of(c_zero_point, a)
+    dtype = zc.dtype
+    ra = F32(F32(a_scale) / F32(c_scale))
+    rb = F32(F32(b_scale) / F32(c_scale))
+    k = F32(F32(F32(zc) - ra * F32(_zp_of(a_zero_point, a))) - rb * F32(_zp_of(b_zero_point, b)))
+    af, bf = a.astype(F32), b.astype(F32)
+    if _a_broadcast_inner(a.shape, b.shape):
+        y = _fma32(bf, rb, _fma32(af, ra, k))
+    else:
+        y = _fma32(af, ra, _fma32(bf, rb, k))
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(y), info.min, info.max).astype(dtype)
+
+
+def qlinear_mul(a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale, c_zero_point=None):
+    """com.microsoft.QLinearMul: ``sat(rhe((a - z_a)(b - z_b) * (s_a s_b / s_c) + z_c))`` in float32."""
+    zc = _zp_of(c_zero_point, a)
+    r = F32(F32(F32(a_scale) * F32(b_scale)) / F32(c_scale))
+    pa = a.astype(F32) - F32(_zp_of(a_zero_point, a))
+    pb = b.astype(F32) - F32(_zp_of(b_zero_point, b))
+    y = (pa * pb) * r + F32(zc)
+    info = np.iinfo(zc.dtype)
+    return np.clip(np.rint(y), info.min, info.max).astype(zc.dtype)
+
+
+def qlinear_global_average_pool(x, x_scale, x_zero_point, y_scale, y_zero_point=None, *, channels_last=0):
+    """com.microsoft.QLinearGlobalAveragePool: integer sum ``S`` over the map (``n`` values), then
+    ``sat(rhe(f32(S - n z_x) * (s_x / (s_y n))) + z_y)`` in float32."""
+    zy = _zp_of(y_zero_point, x)
+    axes = tuple(range(1, x.ndim - 1)) if channels_last else tuple(range(2, x.ndim))
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    s = x.astype(np.int64).sum(axis=axes, keepdims=True) - n * int(_zp_of(x_zero_point, x))
+    mult = F32(F32(x_scale) / F32(F32(y_scale) * F32(n)))
+    y = np.rint(s.astype(F32) * mult) + F32(zy)
+    info = np.iinfo(zy.dtype)
+    return np.clip(y, info.min, info.max).astype(zy.dtype)
+
+
+#: onnxruntime contrib ops (domain ``com.microsoft``) -> kernel
+MS_OPS = {
+    "QLinearAdd": qlinear_add, "QLinearMul": qlinear_mul, "QLinearSigmoid": qlinear_sigmoid,
+    "QLinearLeakyRelu": qlinear_leaky_relu, "QLinearGlobalAveragePool": qlinear_global_average_pool,
+}
+
+
 # -- dispatch -------------------------------------------------------------------------------------
 
 #: ONNX op type (default domain) -> kernel
@@ -495,35 +583,40 @@ OPS = {
     "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Dropout": dropout, "Cast": cast,
 }
 
-_PARAMS = {name: inspect.signature(fn).parameters for name, fn in OPS.items()}
 
 
 def run_op(op_type: str, inputs: list, attrs: dict | None = None, domain: str = "", opset: int = 0) -> np.ndarray:
     """Run ONNX op ``op_type`` on ``inputs`` (arrays, ``None`` for omitted optional inputs).
 
-    ``opset`` (the model's default-domain opset, 0 = recent) selects the pre-13 semantics of
-    Softmax / LogSoftmax (input coerced to 2-D at ``axis``, default 1) and Squeeze / Unsqueeze
-    (``axes`` attribute). Raises :class:`~axmac.errors.AxmacError` for an op or attribute the
-    golden engine does not implement (one line naming it).
+    ``domain`` ``""`` (ONNX) or ``"com.microsoft"`` (:data:`MS_OPS`). ``opset`` (the model's
+    default-domain opset, 0 = recent) selects the pre-13 semantics of Softmax / LogSoftmax (input
+    coerced to 2-D at ``axis``, default 1) and Squeeze / Unsqueeze (``axes`` attribute), and
+    onnxruntime's pre-19 AveragePool summation order. Raises :class:`~axmac.errors.AxmacError`
+    for an op or attribute the golden engine does not implement (one line naming it).
     """
-    if domain not in ("", "ai.onnx") or op_type not in OPS:
-        name = f"{domain}.{op_type}" if domain not in ("", "ai.onnx") else op_type
-        raise AxmacError(f"unsupported operator {name} (supported: {', '.join(sorted(OPS))})")
     attrs = dict(attrs or {})
+    if domain == "com.microsoft" and op_type in MS_OPS:
+        fn = MS_OPS[op_type]
+    elif domain in ("", "ai.onnx") and op_type in OPS:
+        fn = OPS[op_type]
+    else:
+        name = f"{domain}.{op_type}" if domain not in ("", "ai.onnx") else op_type
+        supported = [*sorted(OPS), *(f"com.microsoft.{k}" for k in sorted(MS_OPS))]
+        raise AxmacError(f"unsupported operator {name} (supported: {', '.join(supported)})")
     if op_type in ("Squeeze", "Unsqueeze") and "axes" in attrs:
         attrs["axes_attr"] = attrs.pop("axes")
-    if op_type in ("Softmax", "LogSoftmax") and 0 < opset < 13:
-        x = inputs[0]
-        axis = int(attrs.get("axis", 1)) % max(x.ndim, 1)
-        flat = x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
-        return OPS[op_type](flat, axis=1).reshape(x.shape)
-    params = _PARAMS[op_type]
+    params = inspect.signature(fn).parameters
     kw_only = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and not n.startswith("_")}
     unknown = sorted(set(attrs) - kw_only)
     if unknown:
         raise AxmacError(f"{op_type}: unsupported attribute {unknown[0]!r}")
     while inputs and inputs[-1] is None:
         inputs = inputs[:-1]
-    if op_type == "AveragePool" and 0 < opset < 19:
+    if fn in (softmax, log_softmax) and 0 < opset < 13:
+        x = inputs[0]
+        axis = int(attrs.get("axis", 1)) % max(x.ndim, 1)
+        flat = x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
+        return fn(flat, axis=1).reshape(x.shape)
+    if fn is average_pool_nchw and 0 < opset < 19:
         attrs["_column_sums"] = True
-    return OPS[op_type](*inputs, **attrs)
+    return fn(*inputs, **attrs)

@@ -316,6 +316,48 @@ def test_quantize_dequantize_per_axis():
     check("QuantizeLinear", [x, s0, np.array([1, 2], np.int8)], {"axis": 0})
 
 
+# -- onnxruntime contrib ops (com.microsoft): QOperator models ------------------------------------
+
+def _ort_ms(op, inputs, attrs, dtype):
+    names = [f"i{k}" for k in range(len(inputs))]
+    arrays = [np.asarray(a) for a in inputs]
+    node = helper.make_node(op, names, ["y"], domain="com.microsoft", **attrs)
+    vi = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+          for n, a in zip(names, arrays, strict=True)]
+    g = helper.make_graph([node], "g", vi, [helper.make_tensor_value_info("y", helper.np_dtype_to_tensor_dtype(
+        np.dtype(dtype)), None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)],
+                          ir_version=10)
+    return _session(m).run(None, dict(zip(names, arrays, strict=True)))[0]
+
+
+def _codes(dtype, *shape):
+    info = np.iinfo(dtype)
+    return RNG.integers(info.min, info.max + 1, shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("op", ["QLinearAdd", "QLinearMul"])
+@pytest.mark.parametrize("a_shape,b_shape", [((20, 3, 25, 25), (20, 3, 25, 25)), ((20, 3, 25, 25), (1, 3, 1, 1)),
+                                             ((1, 3, 1, 1), (20, 3, 25, 25)), ((20, 3, 25, 25), ()),
+                                             ((20, 1, 25, 25), (20, 3, 25, 25)), ((20, 3, 25, 25), (25,))])
+def test_qlinear_binary_bitexact_with_onnxruntime(op, dtype, a_shape, b_shape):
+    args = [_codes(dtype, *a_shape), np.float32(0.05), dtype(3), _codes(dtype, *b_shape), np.float32(0.031), dtype(5),
+            np.float32(0.07), dtype(1)]
+    np.testing.assert_array_equal(run_op(op, args, {}, domain="com.microsoft"), _ort_ms(op, args, {}, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_qlinear_unary_bitexact_with_onnxruntime(dtype):
+    x = _codes(dtype, 8, 6, 7, 7)
+    q = [np.float32(0.0531), dtype(7)]
+    cases = [("QLinearSigmoid", [x, *q, np.float32(1 / 256), dtype(0 if dtype == np.uint8 else -128)], {}),
+             ("QLinearLeakyRelu", [x, *q, np.float32(0.031), dtype(3)], {"alpha": 0.1}),
+             ("QLinearGlobalAveragePool", [x, *q, np.float32(0.02), dtype(9)], {"channels_last": 0})]
+    for op, args, attrs in cases:
+        np.testing.assert_array_equal(run_op(op, args, attrs, domain="com.microsoft"), _ort_ms(op, args, attrs, dtype))
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 def test_unsupported_op_and_attribute():
@@ -323,6 +365,8 @@ def test_unsupported_op_and_attribute():
         run_op("Erf", [f32(2)], {})
     with pytest.raises(AxmacError, match="unsupported operator com.microsoft.QGemm"):
         run_op("QGemm", [f32(2)], {}, domain="com.microsoft")
+    with pytest.raises(AxmacError, match="unsupported operator com.microsoft.Relu"):
+        run_op("Relu", [f32(2)], {}, domain="com.microsoft")
     with pytest.raises(AxmacError, match="unsupported attribute 'bogus'"):
         run_op("Relu", [f32(2)], {"bogus": 1})
     with pytest.raises(AxmacError, match="unsupported attribute '_column_sums'"):
