@@ -563,10 +563,24 @@ def qlinear_global_average_pool(x, x_scale, x_zero_point, y_scale, y_zero_point=
     return np.clip(y, info.min, info.max).astype(zy.dtype)
 
 
+def qlinear_concat(y_scale, y_zero_point, *xs, axis):
+    """com.microsoft.QLinearConcat: inputs given as ``(x, x_scale, x_zero_point)`` triples after
+    the output's scale and zero point; each requantized to the output's ``Q(DQ(x))``, then joined."""
+    if len(xs) % 3:
+        raise AxmacError("QLinearConcat: inputs must come in (x, scale, zero point) triples")
+    zy = np.asarray(y_zero_point)
+    parts = []
+    for x, s, z in zip(xs[0::3], xs[1::3], xs[2::3], strict=True):
+        same = F32(s) == F32(y_scale) and int(np.asarray(z)) == int(zy)
+        parts.append(x if same else quantize_linear(dequantize_linear(x, s, z), y_scale, zy))
+    return np.concatenate(parts, axis=axis)
+
+
 #: onnxruntime contrib ops (domain ``com.microsoft``) -> kernel
 MS_OPS = {
     "QLinearAdd": qlinear_add, "QLinearMul": qlinear_mul, "QLinearSigmoid": qlinear_sigmoid,
     "QLinearLeakyRelu": qlinear_leaky_relu, "QLinearGlobalAveragePool": qlinear_global_average_pool,
+    "QLinearConcat": qlinear_concat,
 }
 
 

@@ -356,6 +356,11 @@ def test_qlinear_unary_bitexact_with_onnxruntime(dtype):
              ("QLinearGlobalAveragePool", [x, *q, np.float32(0.02), dtype(9)], {"channels_last": 0})]
     for op, args, attrs in cases:
         np.testing.assert_array_equal(run_op(op, args, attrs, domain="com.microsoft"), _ort_ms(op, args, attrs, dtype))
+    a, b, c = _codes(dtype, 4, 3, 5, 5), _codes(dtype, 4, 2, 5, 5), _codes(dtype, 4, 1, 5, 5)
+    args = [np.float32(0.07), dtype(2), a, np.float32(0.05), dtype(3), b, np.float32(0.07), dtype(2), c,
+            np.float32(0.031), dtype(9)]
+    np.testing.assert_array_equal(run_op("QLinearConcat", args, {"axis": 1}, domain="com.microsoft"),
+                                  _ort_ms("QLinearConcat", args, {"axis": 1}, dtype))
 
 
 # -- errors ---------------------------------------------------------------------------------------
