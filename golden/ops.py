@@ -9,6 +9,11 @@ Concat, Reshape... on int8 / uint8 data are exact). Each kernel is checked again
 onnxruntime's float32 results bit for bit (its rational logistic, its summation orders): in a
 QDQ graph a one-ulp difference before a QuantizeLinear can flip a requantized value.
 
+onnxruntime's contrib ops of QOperator models (domain ``com.microsoft``: QLinearAdd, QLinearMul,
+QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearConcat; :data:`MS_OPS`) are
+reproduced bit for bit from onnxruntime's float32 formulas (tests against onnxruntime itself).
+QLinearAveragePool is not: its rounding did not match any formula tried.
+
 Kernels take the node's inputs positionally (``None`` for an omitted optional input) and its
 attributes as keyword arguments, and return one array. :func:`run_op` is the dispatcher the
 engine uses; an unsupported op or attribute raises :class:`~axmac.errors.AxmacError`.
