@@ -16,11 +16,7 @@ def _load_families() -> None:
     import importlib
 
     for mod in FAMILY_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:  # a family still being written: skip only that module
-            if e.name != f"{__name__}.{mod}":
-                raise
+        importlib.import_module(f"{__name__}.{mod}")
     _loaded = True
 
 
