@@ -49,6 +49,8 @@ def add_arith_args(p) -> None:
                    help="samples per step (default: as many as fit 256 MiB of activations, at most 1024)")
     q = p.add_argument_group("quantization of float models (Moons et al. precision scaling)")
     q.add_argument("--bits", type=int, default=8, metavar="B", help="operand width of every float MAC layer (2..16)")
+    q.add_argument("--layer-bits", default="", metavar="NAME=B,...",
+                   help="per-layer operand widths overriding --bits, e.g. conv1=6,fc1=4")
     q.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     q.add_argument("--percentile", type=float, metavar="P",
                    help="activation range from the P-th percentile of |x| (default: the maximum)")
@@ -109,11 +111,13 @@ def graph_inputs(model: str) -> list[tuple[str, object]]:
 def quant_config(args):
     """The :class:`QuantConfig` of the ``--bits / --per-tensor / --percentile`` options."""
     from ..onnx_import.quantize import QuantConfig
+    from .cmd_schedule import parse_layer_bits
 
     bits = getattr(args, "bits", 8)
     pct = getattr(args, "percentile", None)
     return QuantConfig(per_channel=not getattr(args, "per_tensor", False), bits=bits,
-                       calibration="max" if pct is None else "percentile", percentile=100.0 if pct is None else pct)
+                       calibration="max" if pct is None else "percentile", percentile=100.0 if pct is None else pct,
+                       layer_bits=parse_layer_bits(getattr(args, "layer_bits", "")))
 
 
 def load_network(model: str, calibration: dict | None, quant=None):
