@@ -179,6 +179,18 @@ def test_emulate_precision_scaling(capsys):
     assert "bits must be an integer in 2..16" in _err(capsys, ["emulate", "--dataset", "digits", "--bits", "1"])
 
 
+def test_emulate_layer_bits(capsys):
+    """--layer-bits overrides --bits for the named layer only; an unknown layer name is exit 2."""
+    assert main(["emulate", "--dataset", "digits", "--limit", "50", "--no-stats", "--no-ort", "--json"]) == 0
+    names = [layer["name"] for layer in json.loads(capsys.readouterr().out)["per_layer"]]
+    assert main(["emulate", "--dataset", "digits", "--limit", "50", "--no-stats", "--no-ort", "--json",
+                 "--bits", "6", "--layer-bits", f"{names[0]}=3"]) == 0
+    ops = [layer["operand"] for layer in json.loads(capsys.readouterr().out)["per_layer"]]
+    assert ops == ["s3"] + ["s6"] * (len(names) - 1)
+    assert "unknown" in _err(capsys, ["emulate", "--dataset", "digits", "--layer-bits", "nolayer=4"])
+    assert "NAME=BITS" in _err(capsys, ["emulate", "--dataset", "digits", "--layer-bits", "=4"])
+
+
 def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     x, y, c = load_dataset("digits")
     # every label 0; float64 images are cast to the model's float32
