@@ -50,6 +50,9 @@ NODE_OPS = frozenset({
     "Squeeze", "Unsqueeze", "Softmax", "LogSoftmax", "Pad", "Resize", "QuantizeLinear", "DequantizeLinear",
     "Identity", "Dropout", "Cast",
 })
+#: onnxruntime's com.microsoft QOperator ops executed by the golden engine (:data:`axmac.golden.ops.MS_OPS`).
+MS_NODE_OPS = frozenset({"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
+                         "QLinearGlobalAveragePool", "QLinearConcat"})
 #: operators that become :class:`MacLayer`.
 MAC_OPS = frozenset({"Conv", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul"})
 #: never folded even when all inputs are constant (a DQ of integer weights must stay visible).
@@ -209,21 +212,60 @@ def _fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> set[str]:
 
 
 def _infer(proto):
-    """ONNX shape inference, plus the output types of com.microsoft.QGemm (onnx has no schema for it)."""
+    """ONNX shape inference, plus the output types of the com.microsoft ops onnxruntime's QOperator
+    quantizer writes (QGemm, QLinearAdd, ...: onnx has no schema for them)."""
     import onnx
 
-    for _ in range(1 + sum(n.op_type == "QGemm" for n in proto.graph.node)):
+    for _ in range(1 + sum(n.domain == "com.microsoft" for n in proto.graph.node)):
         try:
             proto = onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
         except Exception as e:  # noqa: BLE001
             raise AxmacError(f"ONNX shape inference failed: {str(e).strip().splitlines()[0]}") from e
-        if not _annotate_qgemm(proto):
+        if not _annotate_ms_ops(proto):
             break
     return proto
 
 
-def _annotate_qgemm(proto) -> bool:
-    """Add value_info for QGemm outputs whose input shapes are known; True when something was added."""
+def _ms_output(n, attrs, shapes, types):
+    """``(shape, elem_type)`` of a com.microsoft op's output from its inputs' (None if unknown)."""
+    inp = list(n.input)
+    op = n.op_type
+    if op == "QGemm":
+        a, b = shapes.get(inp[0]), shapes.get(inp[3]) if len(inp) > 3 else None
+        if a is None or b is None or len(a) != 2 or len(b) != 2:
+            return None
+        m = a[1] if attrs.get("transA", 0) else a[0]
+        nn = b[0] if attrs.get("transB", 0) else b[1]
+        etype = types.get(inp[8], 0) if len(inp) > 8 and inp[8] else 1  # float output without y_zero_point
+        return [m, nn], etype
+    if op in ("QLinearAdd", "QLinearMul"):
+        a, b = shapes.get(inp[0]), shapes.get(inp[3]) if len(inp) > 3 else None
+        if a is None or b is None:
+            return None
+        return list(np.broadcast_shapes(a, b)), types.get(inp[0], 0)
+    if op in ("QLinearSigmoid", "QLinearLeakyRelu"):
+        a = shapes.get(inp[0])
+        return None if a is None else (list(a), types.get(inp[0], 0))
+    if op == "QLinearGlobalAveragePool":
+        a = shapes.get(inp[0])
+        if a is None or len(a) < 3:
+            return None
+        if attrs.get("channels_last", 0):
+            return [a[0], *([1] * (len(a) - 2)), a[-1]], types.get(inp[0], 0)
+        return [a[0], a[1], *([1] * (len(a) - 2))], types.get(inp[0], 0)
+    if op == "QLinearConcat":
+        xs = [shapes.get(x) for x in inp[2::3]]
+        if not xs or any(x is None for x in xs):
+            return None
+        axis = attrs.get("axis", 0) % len(xs[0])
+        out = list(xs[0])
+        out[axis] = sum(x[axis] for x in xs)
+        return out, types.get(inp[1], 0)
+    return None
+
+
+def _annotate_ms_ops(proto) -> bool:
+    """Add value_info for com.microsoft outputs whose input shapes are known; True when something was added."""
     from onnx import helper
 
     g = proto.graph
@@ -231,21 +273,13 @@ def _annotate_qgemm(proto) -> bool:
     known = {vi.name for vi in list(g.value_info) + list(g.output) if vi.type.tensor_type.elem_type}
     added = False
     for n in g.node:
-        if n.op_type != "QGemm" or n.domain != "com.microsoft" or n.output[0] in known:
+        if n.domain != "com.microsoft" or not n.output or n.output[0] in known:
             continue
-        a, b = shapes.get(n.input[0]), shapes.get(n.input[3]) if len(n.input) > 3 else None
-        if a is None or b is None or len(a) != 2 or len(b) != 2:
+        res = _ms_output(n, _attrs(n), shapes, types)
+        if res is None or not res[1]:
             continue
-        attrs = _attrs(n)
-        m = a[1] if attrs.get("transA", 0) else a[0]
-        nn = b[0] if attrs.get("transB", 0) else b[1]
-        if len(n.input) > 8 and n.input[8]:
-            etype = types.get(n.input[8], 0)
-        else:
-            etype = 1  # float
-        if not etype:
-            continue
-        g.value_info.append(helper.make_tensor_value_info(n.output[0], etype, [m, nn]))
+        g.value_info.append(helper.make_tensor_value_info(n.output[0], res[1], res[0]))
+        shapes[n.output[0]], types[n.output[0]] = tuple(res[0]), res[1]
         added = True
     return added
 
@@ -459,6 +493,10 @@ class _Converter:
             op = node.op_type
             if node.domain == "com.microsoft" and op == "QGemm":
                 self.items.append(self.qgemm_op(node, i))
+                continue
+            if node.domain == "com.microsoft" and op in MS_NODE_OPS:
+                self.items.append(Node(self.uname(node, i), op, list(node.input), list(node.output), _attrs(node),
+                                       domain="com.microsoft"))
                 continue
             if node.domain not in ("", "ai.onnx"):
                 raise AxmacError(f"unsupported operator {node.domain}.{node.op_type} (node {node.name!r})")

@@ -175,3 +175,56 @@ def test_qdq_op_zoo_bitexact(tmp_path, per_channel):
     assert len(net.mac_layers) == 4 and net.mac_layers[0].group == 2
     out, _ = run_network(net, {"input": x[100:]}, stats=False)
     np.testing.assert_array_equal(out["logits"], want)
+
+
+def residual_model(seed=0):
+    """A float CNN whose QOperator form needs onnxruntime's com.microsoft element-wise ops:
+    Conv -> Relu -> Conv, Add skip connection, LeakyRelu, Sigmoid gate (Mul), Concat,
+    GlobalAveragePool, Flatten, Gemm. Input (N, 4, 12, 12)."""
+    rng = np.random.default_rng(seed)
+    inits = []
+
+    def c(name, *shape, scale=0.3):
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["input", c("w1", 8, 4, 3, 3), c("b1", 8, scale=0.1)], ["c1"], pads=[1, 1, 1, 1]),
+        mk("Relu", ["c1"], ["r1"]),
+        mk("Conv", ["r1", c("w2", 8, 8, 3, 3, scale=0.2), c("b2", 8, scale=0.1)], ["c2"], pads=[1, 1, 1, 1]),
+        mk("Add", ["c2", "r1"], ["res"]),
+        mk("LeakyRelu", ["res"], ["l1"], alpha=0.1),
+        mk("Sigmoid", ["l1"], ["s1"]),
+        mk("Mul", ["l1", "s1"], ["gated"]),
+        mk("Concat", ["gated", "r1"], ["cat"], axis=1),
+        mk("GlobalAveragePool", ["cat"], ["g"]),
+        mk("Flatten", ["g"], ["f"]),
+        mk("Gemm", ["f", c("w4", 5, 16, scale=1.0), c("b4", 5, scale=0.1)], ["logits"], transB=1),
+    ]
+    g = helper.make_graph(nodes, "residual",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, 12, 12])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["pt", "pc"])
+def test_qoperator_residual_bitexact(tmp_path, per_channel):
+    """onnxruntime's QOperator quantizer writes com.microsoft QLinearAdd / QLinearMul /
+    QLinearSigmoid / QLinearLeakyRelu / QLinearConcat / QLinearGlobalAveragePool between the
+    QLinearConvs: the loader keeps them as nodes (shapes annotated, onnx has no schema for them)
+    and the engine's outputs equal onnxruntime's bit for bit."""
+    import onnx
+
+    x = np.random.default_rng(2).standard_normal((300, 4, 12, 12)).astype(np.float32)
+    src = tmp_path / "res.onnx"
+    onnx.save(residual_model(), str(src))
+    path = ort_quantize(src, tmp_path / "res_q.onnx", x[:100], "QOperator", per_channel)
+    ms_ops = {n.op_type for n in onnx.load(str(path)).graph.node if n.domain == "com.microsoft"}
+    assert {"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearConcat", "QLinearGlobalAveragePool"} <= ms_ops
+    want = _session(path).run(None, {"input": x[100:]})[0]
+    net = load_model(path)
+    assert len(net.mac_layers) == 3
+    assert ms_ops - {"QGemm"} <= {n.op_type for n in net.nodes if getattr(n, "domain", "") == "com.microsoft"}
+    out, _ = run_network(net, {"input": x[100:]}, stats=False)
+    np.testing.assert_array_equal(out["logits"], want)
