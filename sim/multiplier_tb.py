@@ -102,9 +102,9 @@ def lut_file(out_dir: str | Path, bits: int, signed: bool, seed: int = 1) -> Pat
 def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = False) -> list[str]:
     """Representative specs of every family for one operand format.
 
-    ``lut`` (a random table from :func:`lut_file`) up to 8 bits (6 in a sweep); ``verilog`` (both
-    hand-written test circuits of ``tests/data``) at 8 bits only. ``sweep=True`` takes every
-    parameter value instead of one or two per family.
+    ``lut`` (a random table from :func:`lut_file`) up to 8 bits (6 in a sweep); ``verilog``: both
+    hand-written test circuits of ``tests/data`` at 8 bits, ``mul4_narrow.v`` at 4 bits.
+    ``sweep=True`` takes every parameter value instead of one or two per family.
     """
     n = bits
     if sweep:
@@ -117,6 +117,8 @@ def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = Fa
         specs.append(f"lut:{lut_file(work, n, signed)}")
     if n == 8:
         specs += [f"verilog:{DATA / 'approx_mul8_u.v'}", f"verilog:{DATA / 'approx_mul8_s.v'}"]
+    if n == 4:  # a module with an output narrower than 2n: zero/sign extension in the RTL too
+        specs.append(f"verilog:{DATA / 'mul4_narrow.v'}")
     return specs
 
 

@@ -3,7 +3,8 @@
 One :class:`~axmac.sim.multiplier_tb.MultiplierBank` per run puts all multipliers side by side;
 the testbench drives the stimulus and compares every product with the golden products in bulk.
 
-* fast: 8-bit signed and unsigned, every family, all 65,536 pairs; 12-bit signed and 16-bit
+* fast: 8-bit signed and unsigned, every family, all 65,536 pairs (4-bit too, exhaustive on the
+  same stimulus, with a Verilog module whose output is narrower than 2n); 12-bit signed and 16-bit
   unsigned with 100k random pairs plus the corner pairs; a deliberately wrong golden table
   makes the check fail;
 * slow: every parameter value of every parametric family at every width 2..8, exhaustively;
@@ -46,7 +47,7 @@ def random_words(count, max_bits, seed):
     return np.concatenate([corner_words([12, 16]), words])
 
 
-FAST_8 = [(8, True), (8, False)]
+FAST_8 = [(8, True), (8, False), (4, True), (4, False)]
 FAST_WIDE = [(12, True), (16, False)]
 WIDE = [(12, True), (12, False), (16, True), (16, False)]
 
