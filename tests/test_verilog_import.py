@@ -76,3 +76,12 @@ def test_hw_instance_compiles_the_same_file(tmp_path):
     assert srcs[1:] == [f.resolve()]
     text = srcs[0].read_text()
     assert "approx_mul8_u imported" in text and ".x(a)" in text and ".y(b)" in text
+
+
+def test_signed_ports_give_the_signed_product(tmp_path):
+    src = tmp_path / "smul4.v"
+    src.write_text("module smul4(input signed [3:0] a, input signed [3:0] b, output signed [7:0] p);\n"
+                   "  assign p = a * b;\nendmodule\n")
+    v = np.arange(-8, 8)
+    t = make_multiplier(f"verilog:{src}", 4, True).table()
+    assert (t[v & 15][:, v & 15] == v[:, None] * v[None, :]).all()
