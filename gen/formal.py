@@ -24,6 +24,7 @@ edges only) — a clock gate without its latch fails there.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -156,7 +157,8 @@ def run_yosys(script: str, workdir: Path, log_name: str, timeout: float = 600) -
     ys = workdir / f"{log_name}.ys"
     ys.write_text(script)
     log = workdir / f"{log_name}.log"
-    r = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", str(log), "-s", str(ys)], cwd=workdir,
+    # Names relative to workdir: YoWASP's WASI sandbox cannot open absolute paths under /tmp.
+    r = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", log.name, "-s", ys.name], cwd=workdir,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     text = log.read_text(errors="replace") if log.exists() else ""
     return r.returncode, text + (r.stdout or b"").decode(errors="replace")
@@ -177,7 +179,7 @@ def prove_pe_matches_mac(pe, workdir: str | Path, *, depth: int = 4, timeout: fl
         exposed.append("a_mul")
     icg = pe.gating == "icg"
     (workdir / "check.sv").write_text(_check_verilog(pe, "pe", "mac_ref", exposed, explicit_clock=icg))
-    reads = "\n".join(f"read_verilog {Path(s).resolve()}" for s in srcs)
+    reads = "\n".join(f"read_verilog {os.path.relpath(Path(s).resolve(), workdir)}" for s in srcs)
     script = f"""\
 {reads}
 hierarchy -top pe
