@@ -127,7 +127,11 @@ def load_network(model: str, calibration: dict | None, quant=None):
     return load_model(model, quant=quant, calibration=calibration)
 
 
-def _calibration(spec: str | None, names: list[str]) -> dict | None:
+def read_calibration(spec: str | None, names: list[str] | None) -> dict | None:
+    """``--calibration``: a built-in dataset's calibration images, or an npz keyed by input name
+    (a single array is taken for a model with a single input)."""
+    import zipfile
+
     import numpy as np
 
     from ..errors import AxmacError
@@ -136,16 +140,21 @@ def _calibration(spec: str | None, names: list[str]) -> dict | None:
     if spec is None:
         return None
     if spec in BUILTIN:
-        if len(names) != 1:
-            raise AxmacError(f"--calibration {spec} needs a model with one input, not {len(names)}")
+        if not names or len(names) != 1:
+            raise AxmacError(f"--calibration {spec} needs a model with one input, not {len(names or [])}")
         return {names[0]: load_dataset(spec)[2]}
     if not Path(spec).is_file():
         raise AxmacError(f"calibration file {spec} does not exist")
     try:
         with np.load(spec, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except Exception as e:  # noqa: BLE001
+            data = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise AxmacError(f"cannot read calibration file {spec}: {e}") from None
+    if not data:
+        raise AxmacError(f"calibration file {spec} holds no arrays")
+    if names and len(names) == 1 and len(data) == 1 and names[0] not in data:
+        data = {names[0]: next(iter(data.values()))}
+    return data
 
 
 def read_inputs(path: str) -> dict:
@@ -191,7 +200,7 @@ def cmd_run(args) -> int:
     bypass = Bypass.parse(args.bypass)
     layer_map = read_layer_map(args.layers)
     names = graph_input_names(args.model)
-    calib = _calibration(args.calibration, names)
+    calib = read_calibration(args.calibration, names)
     inputs = read_inputs(args.inputs)
     net = load_network(args.model, calib, quant_config(args))
     if args.batch_size is not None and args.batch_size < 1:

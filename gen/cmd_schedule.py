@@ -35,8 +35,9 @@ def add_model_options(p) -> None:
     """Options shared by commands that load a model: input shapes, calibration and quantization."""
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1xD2x...",
                    help="fix a dynamic input shape (repeatable)")
-    p.add_argument("--calibration", metavar="FILE.npz", help="calibration inputs for a float model (arrays "
-                   "named like the model inputs; a single array is taken for a single input)")
+    p.add_argument("--calibration", metavar="FILE.npz|mnist|digits", help="calibration inputs for a float model "
+                   "(arrays named like the model inputs; a single array is taken for a single input; or a built-in "
+                   "dataset's calibration images)")
     p.add_argument("--bits", type=int, default=8, help="operand width of quantized float layers (default 8)")
     p.add_argument("--layer-bits", default="", metavar="NAME=B,...", help="per-layer widths, e.g. conv1=6,fc=4")
     p.add_argument("--per-tensor", action="store_true", help="per-tensor weight scales (default per channel)")
@@ -61,47 +62,15 @@ def parse_layer_bits(text: str) -> dict[str, int]:
     return out
 
 
-def load_calibration(path: str, input_names: list[str] | None = None) -> dict:
-    """``FILE.npz`` -> ``{name: array}``."""
-    import os
-    import zipfile
-
-    import numpy as np
-
-    from ..errors import AxmacError
-
-    if not os.path.isfile(path):
-        raise AxmacError(f"no such calibration file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise AxmacError(f"cannot read calibration file {path}: {e}") from e
-    if not data:
-        raise AxmacError(f"calibration file {path} holds no arrays")
-    if input_names and len(input_names) == 1 and len(data) == 1 and input_names[0] not in data:
-        data = {input_names[0]: next(iter(data.values()))}
-    return data
-
-
 def load_from_args(args, *, shapes_only: bool):
     """Load ``args.model`` with the shared model options (see :func:`add_model_options`)."""
-    import onnx
 
     from ..onnx_import import QuantConfig, load_model
+    from .cmd_run import graph_input_names, read_calibration
 
     cfg = QuantConfig(per_channel=not args.per_tensor, calibration=args.calibrate, percentile=args.percentile,
                       bits=args.bits, layer_bits=parse_layer_bits(args.layer_bits))
-    calib = None
-    if args.calibration:
-        names = None
-        try:
-            m = onnx.load(args.model, load_external_data=False)
-            inits = {t.name for t in m.graph.initializer}
-            names = [i.name for i in m.graph.input if i.name not in inits]
-        except Exception:  # noqa: BLE001 - load_model reports a bad model properly
-            names = None
-        calib = load_calibration(args.calibration, names)
+    calib = read_calibration(args.calibration, graph_input_names(args.model)) if args.calibration else None
     return load_model(args.model, quant=cfg, calibration=calib, input_shapes=args.input_shape,
                       shapes_only=shapes_only and calib is None)
 
