@@ -24,7 +24,7 @@ from .gemm import (
     _threads,
     blas_gemm,
     blas_plan,
-    check_k_tile,
+    check_operands,
     fallback_gemm,
     make_plan,
     table_gemm,
@@ -87,14 +87,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
     ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
     if oh < 1 or ow < 1 or kh < 1 or kw < 1:
         raise AxmacError(f"convolution output would be empty: input {h}x{wd}, kernel {kh}x{kw}, pads {pads}")
-    k_tile = check_k_tile(k_tile)
-    mult.fmt.check(x, "conv input")
-    mult.fmt.check(w, "conv weight")
-    if stats is not None:
-        if not isinstance(stats, TrivialStats):
-            raise AxmacError(f"stats must be a TrivialStats, not {type(stats).__name__}")
-        stats.w_zeros += int(np.count_nonzero(w == 0))
-        stats.w_count += int(w.size)
+    k_tile = check_operands(mult, x, w, stats, k_tile, ("conv input", "conv weight"))
 
     kernel = plan.kernel(stats is not None)
     mg = m_out // group

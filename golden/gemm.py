@@ -192,20 +192,28 @@ def mac_gemm(x, w, *, mult: Multiplier, bypass: Bypass = NO_BYPASS, stats: Trivi
     w = _as_int_matrix(w, "w")
     if x.shape[1] != w.shape[0]:
         raise AxmacError(f"GEMM shapes do not match: x {x.shape} @ w {w.shape}")
-    mult.fmt.check(x, "x")
-    mult.fmt.check(w, "w")
-    k_tile = check_k_tile(k_tile)
-    if stats is not None:
-        if not isinstance(stats, TrivialStats):
-            raise AxmacError(f"stats must be a TrivialStats, not {type(stats).__name__}")
-        stats.w_zeros += int(np.count_nonzero(w == 0))
-        stats.w_count += int(w.size)
+    k_tile = check_operands(mult, x, w, stats, k_tile, ("x", "w"))
     kernel = plan.kernel(stats is not None)
     if kernel == "blas":
         return blas_gemm(x, w)
     if kernel == "table":
         return table_gemm(to_patterns(x, plan), to_patterns(w, plan), plan, stats=stats, k_tile=k_tile)
     return fallback_gemm(x, w, plan, stats=stats, k_tile=k_tile)
+
+
+def check_operands(mult: Multiplier, x: np.ndarray, w: np.ndarray, stats, k_tile, names: tuple[str, str]):
+    """Checks shared by :func:`mac_gemm` and ``conv2d_nchw``: operands within ``mult``'s format,
+    ``stats`` a :class:`TrivialStats` (this call's weights are counted into it once), ``k_tile``
+    valid. Returns ``k_tile`` normalised."""
+    mult.fmt.check(x, names[0])
+    mult.fmt.check(w, names[1])
+    k_tile = check_k_tile(k_tile)
+    if stats is not None:
+        if not isinstance(stats, TrivialStats):
+            raise AxmacError(f"stats must be a TrivialStats, not {type(stats).__name__}")
+        stats.w_zeros += int(np.count_nonzero(w == 0))
+        stats.w_count += int(w.size)
+    return k_tile
 
 
 def check_k_tile(k_tile) -> int | None:
