@@ -123,16 +123,22 @@ def test_axmac_quantized_lenet_accuracy(data):
     assert abs(acc - acc_float) <= 0.005
 
 
-def op_zoo_model(seed=0):
-    """A float CNN exercising the golden ops inside a QDQ graph: grouped strided conv, dilated
-    conv, LeakyRelu, AveragePool (pads not counted), MaxPool, Concat, Resize (nearest),
-    1x1 conv, Sigmoid, GlobalAveragePool, Flatten, Gemm (transB). Input (N, 4, 16, 16)."""
-    rng = np.random.default_rng(seed)
-    inits = []
+def _random_initializers(rng, inits):
+    """``c(name, *shape, scale=0.3)``: append a random float32 initializer to ``inits``, return its name."""
 
     def c(name, *shape, scale=0.3):
         inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
         return name
+
+    return c
+
+
+def op_zoo_model(seed=0):
+    """A float CNN exercising the golden ops inside a QDQ graph: grouped strided conv, dilated
+    conv, LeakyRelu, AveragePool (pads not counted), MaxPool, Concat, Resize (nearest),
+    1x1 conv, Sigmoid, GlobalAveragePool, Flatten, Gemm (transB). Input (N, 4, 16, 16)."""
+    inits = []
+    c = _random_initializers(np.random.default_rng(seed), inits)
 
     inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
     mk = helper.make_node
@@ -181,12 +187,8 @@ def residual_model(seed=0):
     """A float CNN whose QOperator form needs onnxruntime's com.microsoft element-wise ops:
     Conv -> Relu -> Conv, Add skip connection, LeakyRelu, Sigmoid gate (Mul), Concat,
     GlobalAveragePool, Flatten, Gemm. Input (N, 4, 12, 12)."""
-    rng = np.random.default_rng(seed)
     inits = []
-
-    def c(name, *shape, scale=0.3):
-        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
-        return name
+    c = _random_initializers(np.random.default_rng(seed), inits)
 
     mk = helper.make_node
     nodes = [
