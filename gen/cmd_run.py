@@ -47,6 +47,15 @@ def add_arith_args(p) -> None:
                    help="scale each approximate layer's requantization by 1/(1 + mean relative error)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="samples per step (default: as many as fit 256 MiB of activations, at most 1024)")
+    add_quant_options(p)
+    p.add_argument("--no-stats", dest="stats", action="store_false",
+                   help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
+    p.add_argument("--k-tile", type=int, metavar="K",
+                   help="accumulation chain length for the add statistics (d)/(e): the array's K tile (default: all K)")
+
+
+def add_quant_options(p) -> None:
+    """How float models are quantized at load time (``run``, ``emulate``, ``schedule``)."""
     q = p.add_argument_group("quantization of float models (Moons et al. precision scaling)")
     q.add_argument("--bits", type=int, default=8, metavar="B", help="operand width of every float MAC layer (2..16)")
     q.add_argument("--layer-bits", default="", metavar="NAME=B,...",
@@ -54,10 +63,23 @@ def add_arith_args(p) -> None:
     q.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     q.add_argument("--percentile", type=float, metavar="P",
                    help="activation range from the P-th percentile of |x| (default: the maximum)")
-    p.add_argument("--no-stats", dest="stats", action="store_false",
-                   help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
-    p.add_argument("--k-tile", type=int, metavar="K",
-                   help="accumulation chain length for the add statistics (d)/(e): the array's K tile (default: all K)")
+
+
+def parse_layer_bits(text: str) -> dict[str, int]:
+    from ..errors import AxmacError
+
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, b = part.rpartition("=")
+        try:
+            out[name.strip()] = int(b)
+        except ValueError:
+            name = ""
+        if not sep or not name.strip():
+            raise AxmacError(f"bad --layer-bits item {part!r}: expected NAME=BITS")
+    return out
 
 
 def read_layer_map(path: str | None) -> dict[str, str] | None:
@@ -111,7 +133,6 @@ def graph_inputs(model: str) -> list[tuple[str, object]]:
 def quant_config(args):
     """The :class:`QuantConfig` of the ``--bits / --per-tensor / --percentile`` options."""
     from ..onnx_import.quantize import QuantConfig
-    from .cmd_schedule import parse_layer_bits
 
     bits = getattr(args, "bits", 8)
     pct = getattr(args, "percentile", None)

@@ -33,43 +33,23 @@ def add_parser(sub) -> None:
 
 def add_model_options(p) -> None:
     """Options shared by commands that load a model: input shapes, calibration and quantization."""
+    from .cmd_run import add_quant_options
+
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1xD2x...",
                    help="fix a dynamic input shape (repeatable)")
     p.add_argument("--calibration", metavar="FILE.npz|mnist|digits", help="calibration inputs for a float model "
                    "(arrays named like the model inputs; a single array is taken for a single input; or a built-in "
                    "dataset's calibration images)")
-    p.add_argument("--bits", type=int, default=8, help="operand width of quantized float layers (default 8)")
-    p.add_argument("--layer-bits", default="", metavar="NAME=B,...", help="per-layer widths, e.g. conv1=6,fc=4")
-    p.add_argument("--per-tensor", action="store_true", help="per-tensor weight scales (default per channel)")
-    p.add_argument("--calibrate", choices=("max", "percentile"), default="max", help="activation range (default max)")
-    p.add_argument("--percentile", type=float, default=99.99, help="percentile for --calibrate percentile")
-
-
-def parse_layer_bits(text: str) -> dict[str, int]:
-    from ..errors import AxmacError
-
-    out = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        name, sep, b = part.rpartition("=")
-        try:
-            out[name.strip()] = int(b)
-        except ValueError:
-            name = ""
-        if not sep or not name.strip():
-            raise AxmacError(f"bad --layer-bits item {part!r}: expected NAME=BITS")
-    return out
+    add_quant_options(p)
 
 
 def load_from_args(args, *, shapes_only: bool):
     """Load ``args.model`` with the shared model options (see :func:`add_model_options`)."""
 
-    from ..onnx_import import QuantConfig, load_model
-    from .cmd_run import graph_input_names, read_calibration
+    from ..onnx_import import load_model
+    from .cmd_run import graph_input_names, quant_config, read_calibration
 
-    cfg = QuantConfig(per_channel=not args.per_tensor, calibration=args.calibrate, percentile=args.percentile,
-                      bits=args.bits, layer_bits=parse_layer_bits(args.layer_bits))
+    cfg = quant_config(args)
     calib = read_calibration(args.calibration, graph_input_names(args.model)) if args.calibration else None
     return load_model(args.model, quant=cfg, calibration=calib, input_shapes=args.input_shape,
                       shapes_only=shapes_only and calib is None)
