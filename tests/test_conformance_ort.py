@@ -133,6 +133,13 @@ def _random_initializers(rng, inits):
     return c
 
 
+def _float_cnn(nodes, name, inits, input_shape):
+    """Opset-13 model: float ``input`` of ``input_shape`` -> ``nodes`` -> float ``logits`` (N, 5)."""
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, input_shape)],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+
+
 def op_zoo_model(seed=0):
     """A float CNN exercising the golden ops inside a QDQ graph: grouped strided conv, dilated
     conv, LeakyRelu, AveragePool (pads not counted), MaxPool, Concat, Resize (nearest),
@@ -158,10 +165,7 @@ def op_zoo_model(seed=0):
         mk("Flatten", ["g"], ["f"]),
         mk("Gemm", ["f", c("w4", 5, 6, scale=1.0), c("b4", 5, scale=0.1)], ["logits"], transB=1),
     ]
-    g = helper.make_graph(nodes, "op_zoo",
-                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, 16, 16])],
-                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    return _float_cnn(nodes, "op_zoo", inits, ["N", 4, 16, 16])
 
 
 @pytest.mark.parametrize("per_channel", [False, True], ids=["pt", "pc"])
@@ -204,10 +208,7 @@ def residual_model(seed=0):
         mk("Flatten", ["g"], ["f"]),
         mk("Gemm", ["f", c("w4", 5, 16, scale=1.0), c("b4", 5, scale=0.1)], ["logits"], transB=1),
     ]
-    g = helper.make_graph(nodes, "residual",
-                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, 12, 12])],
-                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    return _float_cnn(nodes, "residual", inits, ["N", 4, 12, 12])
 
 
 @pytest.mark.parametrize("per_channel", [False, True], ids=["pt", "pc"])
