@@ -39,6 +39,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(PY) scripts/check_layering.py
 
 # Re-train the bundled LeNet-5 (needs PyTorch: installs the local torch 2.13.0 CPU wheel).
 lenet: setup

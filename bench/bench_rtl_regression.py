@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 from axmac.golden.multipliers import make_multiplier
+from axmac.paths import BUILD_ROOT, REPO
 from axmac.sim.multiplier_tb import decode_pairs, regression_specs, write_bank, write_case
-from axmac.sim.runner import BUILD_ROOT, run_cocotb
+from axmac.sim.runner import run_cocotb
 
 
 def main() -> None:
@@ -33,7 +34,9 @@ def main() -> None:
         shutil.rmtree(BUILD_ROOT / "verilog_import" / "tables", ignore_errors=True)
 
     t0 = time.perf_counter()
-    models = [make_multiplier(spec, 8, s) for s in (True, False) for spec in regression_specs(8, s, work)]
+    data = REPO / "tests" / "data"
+    models = [make_multiplier(spec, 8, s) for s in (True, False)
+              for spec in regression_specs(8, s, work, verilog_dir=data)]
     ab = np.arange(1 << 16, dtype=np.uint64)
     expected = np.stack([m(*decode_pairs(ab, 8, m.signed)) for m in models])
     t1 = time.perf_counter()

@@ -84,8 +84,8 @@ def cmd_demo(args) -> int:
 
     from ..errors import AxmacError
     from ..golden.multipliers import families, make_multiplier
+    from ..paths import BUILD_ROOT
     from .cmd_multipliers import _jsonable, characterize, format_table
-    from .synth import BUILD_ROOT
 
     out_dir = Path(args.out_dir) if args.out_dir else BUILD_ROOT / "demo"
     files = _demo_files(out_dir)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -41,8 +40,9 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 
 from ..errors import AxmacError
+from ..paths import BUILD_ROOT
 from ..util import atomic_output
-from .verilog import collect_extra_sources, write_design
+from ..verilog import collect_extra_sources, write_design
 
 TARGETS = ("generic", "ice40")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
@@ -51,8 +51,6 @@ GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 ICE40_DEVICE = ("hx8k", "ct256")
 ICE40_IO = 206  # SB_IO sites of the hx8k in the ct256 package
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD_ROOT = Path(os.environ.get("AXMAC_BUILD", REPO / "build"))
 
 
 class SynthError(AxmacError):
@@ -303,13 +301,13 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
 def synth_component(component: wiring.Component, top: str = "top", *, target: str = "generic",
                     registered: bool = True, freq_mhz: float = 100.0, seed: int = 1, cache: bool = True,
                     timeout: float = 600.0) -> dict:
-    """Synthesise an Amaranth component (through :func:`axmac.gen.verilog.to_verilog`).
+    """Synthesise an Amaranth component (through :func:`axmac.verilog.to_verilog`).
 
     Parameters
     ----------
     component : amaranth.lib.wiring.Component
         Any component; its ``extra_sources`` / ``extra_verilog`` (external Verilog, see
-        :func:`axmac.gen.verilog.write_design`) are synthesised with it.
+        :func:`axmac.verilog.write_design`) are synthesised with it.
     top : str
         Name of the top module in the generated Verilog.
     target : {"generic", "ice40"}

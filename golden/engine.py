@@ -1,6 +1,6 @@
-"""Bit-exact integer execution of a whole :class:`~axmac.onnx_import.ir.Network`.
+"""Bit-exact integer execution of a whole :class:`~axmac.ir.Network`.
 
-Every :class:`~axmac.onnx_import.ir.MacLayer` runs on the PE product path of its multiplier (any
+Every :class:`~axmac.ir.MacLayer` runs on the PE product path of its multiplier (any
 spec of the registry, built at the layer's own operand width and signedness) with the bypass of
 the PE (:class:`~axmac.golden.bypass.Bypass`); additions are exact. Per layer:
 
@@ -8,7 +8,7 @@ the PE (:class:`~axmac.golden.bypass.Bypass`); additions are exact. Per layer:
 
     \\mathrm{acc} = \\sum_k P(x_k - z_x,\\; w_k - z_w) + b \\qquad (\\text{int64})
 
-then the :class:`~axmac.onnx_import.ir.OutputStage`:
+then the :class:`~axmac.ir.OutputStage`:
 
 * ``int32``:   ``y = int32(acc)``;
 * ``requant``: ``y = sat(rhe(f32(acc) * s) + z_y)``, ``rhe`` = round half to even, ``sat`` =
@@ -182,7 +182,7 @@ def _prepare(net, specs, bias_correction, stats) -> list[_Prepared]:
 
 
 def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis: int) -> np.ndarray:
-    """Apply an :class:`~axmac.onnx_import.ir.OutputStage` to int64 accumulators (see module doc)."""
+    """Apply an :class:`~axmac.ir.OutputStage` to int64 accumulators (see module doc)."""
     if stage.kind == "int32":
         return acc.astype(np.int32)
     s = scale
@@ -368,7 +368,7 @@ def auto_batch_size(net) -> int:
     8 bytes (input, int64 accumulator and output of a layer live at once); at most
     :data:`MAX_BATCH`. 256 when the network carries no shapes.
     """
-    from ..onnx_import.ir import MacLayer
+    from ..ir import MacLayer
 
     names = {t.name for t in net.inputs}
     for node in net.nodes:
@@ -383,7 +383,7 @@ def auto_batch_size(net) -> int:
 def check_graph(net) -> None:
     """Every tensor a node reads is a graph input, a constant or an earlier node's first output,
     and every graph output is produced (the engine keeps only the first output of a node)."""
-    from ..onnx_import.ir import MacLayer
+    from ..ir import MacLayer
 
     known = {t.name for t in net.inputs} | set(net.constants)
     for node in net.nodes:

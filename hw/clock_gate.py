@@ -17,7 +17,7 @@ multiplexer, and with its clock pin idle while disabled.
 
 Amaranth cannot describe a latch, so the cell is an :class:`~amaranth.hdl.Instance` of the small
 Verilog module :data:`ICG_VERILOG` (module name :data:`ICG_MODULE`), which the component lists
-in ``extra_verilog`` (file name -> text; :func:`axmac.gen.verilog.write_design` writes it next to
+in ``extra_verilog`` (file name -> text; :func:`axmac.verilog.write_design` writes it next to
 the generated design). Mapping to a library: in an ASIC flow, drop ``axmac_icg.v`` and bind
 ``axmac_icg`` to the library ICG (same ports: ``clk``/``CLK``, ``en``/``GATE``, ``gclk``/``GCLK``;
 test enable tied low), e.g. with a one-line wrapper module or Yosys ``hierarchy`` + blackbox

@@ -4,7 +4,7 @@ Main entry points: :func:`load_model` (ONNX -> :class:`Network`), :class:`QuantC
 :func:`make_schedule`.
 """
 
-from .ir import MacLayer, Network, Node, OutputStage, TensorInfo
+from ..ir import MacLayer, Network, Node, OutputStage, TensorInfo
 from .loader import load_model, operand_format, parse_input_shapes
 from .quantize import QuantConfig
 from .schedule import make_schedule

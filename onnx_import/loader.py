@@ -1,4 +1,4 @@
-"""ONNX -> integer :class:`~axmac.onnx_import.ir.Network`.
+"""ONNX -> integer :class:`~axmac.ir.Network`.
 
 :func:`load_model` reads a model (file or ``ModelProto``), fixes dynamic input shapes, folds
 constants (``Constant``, ``Shape`` of static tensors, any node whose inputs are all constant,
@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AxmacError
-from ..golden.multipliers import OperandFormat
-from .ir import MacLayer, Network, Node, OutputStage, TensorInfo
+from ..ir import MacLayer, Network, Node, OperandFormat, OutputStage, TensorInfo
 
 #: non-MAC operators kept as :class:`Node` for the golden engine.
 NODE_OPS = frozenset({

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import AxmacError
-from .ir import MacLayer, Network, conv_out_hw
+from ..ir import MacLayer, Network, conv_out_hw
 
 
 @dataclass(frozen=True)

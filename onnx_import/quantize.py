@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AxmacError
-from ..golden.multipliers import OperandFormat
-from .ir import MacLayer, Node, OutputStage
+from ..ir import MacLayer, Node, OperandFormat, OutputStage
 
 
 @dataclass(frozen=True)

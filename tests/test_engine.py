@@ -16,7 +16,7 @@ from axmac.golden.bypass import Bypass
 from axmac.golden.engine import BATCH_BUDGET, MAX_BATCH, auto_batch_size, output_stage, run_network
 from axmac.golden.multipliers import OperandFormat, make_multiplier
 from axmac.golden.stats import TrivialStats
-from axmac.onnx_import.ir import MacLayer, Network, Node, OutputStage, TensorInfo
+from axmac.ir import MacLayer, Network, Node, OutputStage, TensorInfo
 
 FMT = OperandFormat(9, True)  # int8 activations minus zero point -2 need 9 bits
 

@@ -20,13 +20,13 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from axmac.gen.verilog import to_verilog
 from axmac.golden.multipliers import make_multiplier
 from axmac.hw.multipliers import make_hw_multiplier
 from axmac.hw.multipliers.drum import DrumMultiplier
 from axmac.hw.multipliers.logmul import leading_one, shift_left, shift_right
 from axmac.hw.multipliers.mitchell import MitchellMultiplier
 from axmac.hw.multipliers.mitchw import MitchWMultiplier
+from axmac.verilog import to_verilog
 
 
 def rtl_products(dut, a, b) -> np.ndarray:

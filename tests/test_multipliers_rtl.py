@@ -11,11 +11,14 @@ the testbench drives the stimulus and compares every product with the golden pro
   12 and 16 bits, signed and unsigned, with 1M random pairs plus the corners.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from axmac.golden.multipliers import make_multiplier
 from axmac.hw.multipliers import HW_FAMILIES, _load_families
+from axmac.paths import BUILD_ROOT
 from axmac.sim.multiplier_tb import (
     compare,
     corner_words,
@@ -26,15 +29,16 @@ from axmac.sim.multiplier_tb import (
     run_bank,
     split_outputs,
 )
-from axmac.sim.runner import BUILD_ROOT, SimulationFailed
+from axmac.sim.runner import SimulationFailed
 
 pytestmark = pytest.mark.rtl
 
 WORK = BUILD_ROOT / "mulrtl"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def models_for(formats, sweep=False):
-    return [make_multiplier(spec, n, s) for n, s in formats for spec in regression_specs(n, s, WORK, sweep)]
+    return [make_multiplier(spec, n, s) for n, s in formats for spec in regression_specs(n, s, WORK, sweep, DATA)]
 
 
 def exhaustive_words(max_bits):
@@ -127,8 +131,8 @@ def test_split_outputs_and_pair_encoding_round_trip():
 
 @pytest.mark.parametrize("signed", [True, False])
 def test_bam_is_a_partial_product_array_without_multiply(signed):
-    from axmac.gen.verilog import to_verilog
     from axmac.hw.multipliers import make_hw_multiplier
+    from axmac.verilog import to_verilog
 
     text = to_verilog(make_hw_multiplier("bam:5", 8, signed), "bam")
     assert " * " not in text and "pp0" in text and "pp7" in text
@@ -136,8 +140,8 @@ def test_bam_is_a_partial_product_array_without_multiply(signed):
 
 
 def test_lut_rom_verilog_size_at_8_bits():
-    from axmac.gen.verilog import to_verilog
     from axmac.hw.multipliers import make_hw_multiplier
+    from axmac.verilog import to_verilog
 
     text = to_verilog(make_hw_multiplier(f"lut:{lut_file(WORK, 8, True)}", 8, True), "rom")
     assert text.count("16'h") == 65536 and len(text) < 3_000_000

@@ -17,14 +17,15 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from axmac.gen.verilog import write_design
 from axmac.golden.bypass import CASE_NAMES, Bypass
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.pe import MUL_USED, add_ctrl, mul_ctrl, wrap
 from axmac.hw.bypass import AddBypass, MulBypass, operand_flags
 from axmac.hw.clock_gate import ClockGate
 from axmac.hw.pe import GATINGS, PE
-from axmac.sim.runner import BUILD_ROOT, run_cocotb
+from axmac.paths import BUILD_ROOT
+from axmac.sim.runner import run_cocotb
+from axmac.verilog import write_design
 
 COVER = ["none", *CASE_NAMES, "all"]
 ALL16 = [str(Bypass(*f)) for f in itertools.product((False, True), repeat=4)]

@@ -14,7 +14,7 @@ from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import make_multiplier
 from axmac.hw.bypass import MulBypass
 from axmac.hw.pe import PE
-from axmac.sim.runner import BUILD_ROOT
+from axmac.paths import BUILD_ROOT
 
 pytestmark = pytest.mark.synth
 

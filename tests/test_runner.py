@@ -2,9 +2,10 @@
 
 import pytest
 
-from axmac.gen.verilog import write_design
 from axmac.hw.multipliers import make_hw_multiplier
-from axmac.sim.runner import BUILD_ROOT, SimulationFailed, run_cocotb
+from axmac.paths import BUILD_ROOT
+from axmac.sim.runner import SimulationFailed, run_cocotb
+from axmac.verilog import write_design
 
 pytestmark = pytest.mark.rtl
 

@@ -1,4 +1,5 @@
-"""gen/verilog_import.py: module and port discovery, output extension, the exhaustive-table cache."""
+"""sim/tabulate.py (module and port discovery, the exhaustive-table cache) and the rules of
+golden/multipliers/verilog.py (output extension, port checks)."""
 
 import shutil
 from pathlib import Path
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 
 from axmac.errors import SpecError
-from axmac.gen import verilog_import as vi
-from axmac.gen.verilog import write_design
 from axmac.golden.multipliers import make_multiplier
+from axmac.golden.multipliers import verilog as gv
 from axmac.hw.multipliers import make_hw_multiplier
+from axmac.sim import tabulate as vi
+from axmac.verilog import write_design
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -22,7 +24,7 @@ def test_module_names_ignore_comments():
 
 def test_discover_ports_in_declaration_order():
     p = vi.discover_ports(DATA / "approx_mul8_s.v")
-    assert p == vi.VerilogPorts("approx_mul8_s", "a_in", "b_in", "prod", 8, 8, 16)
+    assert p == gv.VerilogPorts("approx_mul8_s", "a_in", "b_in", "prod", 8, 8, 16)
     p = vi.discover_ports(DATA / "exact_mul6_s.v", "exact_mul6_s")
     assert (p.a, p.b, p.p, p.a_bits, p.p_bits) == ("a", "b", "p", 6, 12)
 
@@ -37,17 +39,17 @@ def test_default_top_is_the_first_module():
 def test_extend_outputs_vs_python_ints(p_bits, bits):
     raw = np.arange(1 << p_bits, dtype=np.uint32)
     for signed in (True, False):
-        got = vi.extend_outputs(raw, p_bits, bits, signed)
+        got = gv.extend_outputs(raw, p_bits, bits, signed)
         ref = [x - (1 << p_bits) if signed and x >> (p_bits - 1) else x for x in range(1 << p_bits)]
         assert got.tolist() == ref
 
 
 def test_check_ports_messages():
-    p = vi.VerilogPorts("m", "x", "y", "z", 8, 8, 17)
+    p = gv.VerilogPorts("m", "x", "y", "z", 8, 8, 17)
     with pytest.raises(SpecError, match="output z has 17 bits, more than 2\\*8"):
-        vi.check_ports(p, 8)
+        gv.check_ports(p, 8)
     with pytest.raises(SpecError, match="x\\[8\\] and y\\[8\\] do not match the operand width 7"):
-        vi.check_ports(p, 7)
+        gv.check_ports(p, 7)
 
 
 def test_table_is_cached_by_file_content(tmp_path, monkeypatch):

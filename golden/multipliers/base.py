@@ -17,61 +17,14 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ...errors import SpecError
+from ...ir import OperandFormat
 
-MIN_BITS = 2
-MAX_BITS = 16
 MAX_TABLE_BITS = 10
-
-
-@dataclass(frozen=True)
-class OperandFormat:
-    """Width and signedness of both operands of a multiplier."""
-
-    bits: int
-    signed: bool
-
-    def __post_init__(self):
-        if not isinstance(self.bits, int) or isinstance(self.bits, bool):
-            raise SpecError(f"operand width must be an integer, not {self.bits!r}")
-        if not MIN_BITS <= self.bits <= MAX_BITS:
-            raise SpecError(f"operand width {self.bits} is out of range {MIN_BITS}..{MAX_BITS}")
-
-    @property
-    def lo(self) -> int:
-        return -(1 << (self.bits - 1)) if self.signed else 0
-
-    @property
-    def hi(self) -> int:
-        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
-
-    @property
-    def mask(self) -> int:
-        return (1 << self.bits) - 1
-
-    @property
-    def out_bits(self) -> int:
-        return 2 * self.bits
-
-    def values(self) -> np.ndarray:
-        """All operand values, ordered by bit pattern (index ``i`` holds the value of pattern ``i``)."""
-        v = np.arange(1 << self.bits, dtype=np.int64)
-        if self.signed:
-            v = np.where(v > self.hi, v - (1 << self.bits), v)
-        return v
-
-    def check(self, x: np.ndarray, what: str = "operand") -> None:
-        if x.size and (x.min() < self.lo or x.max() > self.hi):
-            kind = "signed" if self.signed else "unsigned"
-            raise SpecError(f"{what} out of range for {kind} {self.bits}-bit: [{x.min()}, {x.max()}]")
-
-    def __str__(self) -> str:
-        return f"{'s' if self.signed else 'u'}{self.bits}"
 
 
 class Multiplier:

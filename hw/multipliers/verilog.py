@@ -2,7 +2,7 @@
 
 The module's ``a``/``b`` inputs get the operand bits and its output (``w <= 2n`` bits) is
 sign-extended (signed) or zero-extended (unsigned) to ``p``, exactly as the golden table was
-derived (:mod:`axmac.gen.verilog_import`). ``FILE`` is added to :attr:`extra_sources`: every
+derived (:mod:`axmac.sim.tabulate`). ``FILE`` is added to :attr:`extra_sources`: every
 simulation or synthesis of a design containing this component must compile it.
 Combinational (as the module is), latency 0.
 """

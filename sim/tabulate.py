@@ -1,18 +1,19 @@
-"""Import a combinational Verilog multiplier: find its ports and tabulate it exhaustively.
+"""Tabulate a combinational Verilog multiplier: find its ports (Yosys) and simulate it exhaustively (Verilator).
 
-This is the machinery behind the ``verilog:FILE[:TOP]`` multiplier family
-(:mod:`axmac.golden.multipliers.verilog`): the golden model of such a multiplier *is* the
-simulated behaviour of the file, so model and hardware (which instantiates the same file)
-cannot diverge.
+This is the simulator behind the ``verilog:FILE[:TOP]`` multiplier family
+(:mod:`axmac.golden.multipliers.verilog`, which holds the arithmetic rules: port checks and the
+extension of output patterns): the golden model of such a multiplier *is* the simulated
+behaviour of the file, so model and hardware (which instantiates the same file) cannot diverge.
+Importing this module (``axmac.sim`` does) registers :data:`TABULATOR` as that family's source.
 
 * :func:`discover_ports` asks Yosys for the module's ports
   (``read_verilog FILE; hierarchy -check -top TOP; write_json``) and checks that the module
   is a multiplier: exactly two inputs of ``n`` bits (the first declared is ``a``, the second
   ``b``) and one output of at most ``2n`` bits.
-* :func:`exhaustive_table` compiles the module with Verilator (``--cc --exe``) and a small C++
+* :func:`raw_outputs` compiles the module with Verilator (``--cc --exe``) and a small C++
   harness of ours (``verilog_table_harness.cpp``) that evaluates all ``2**(2n)`` input pairs
-  and writes the outputs in one binary file. The raw output pattern is zero-extended
-  (unsigned) or sign-extended (signed) from the output width to ``2n`` bits.
+  and writes the raw output patterns in one binary file;
+  :func:`exhaustive_table` extends them to the signed or unsigned table (golden's rule).
 
 Results are cached under ``build/verilog_import/`` keyed by the SHA-256 of the file, the top
 module and the width (the raw output patterns; the signedness only changes their extension);
@@ -31,37 +32,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SpecError
+from ..golden.multipliers.verilog import VerilogPorts, check_ports, extend_outputs, set_verilog_source
+from ..paths import build_dir
 from ..util import atomic_output
 
-#: operand widths up to which a Verilog multiplier can be tabulated (2**20 simulations).
-MAX_VERILOG_BITS = 10
 HARNESS = Path(__file__).with_name("verilog_table_harness.cpp")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-@dataclass(frozen=True)
-class VerilogPorts:
-    """Ports of an imported multiplier module: inputs ``a``, ``b`` and output ``p`` (names, widths)."""
-
-    top: str
-    a: str
-    b: str
-    p: str
-    a_bits: int
-    b_bits: int
-    p_bits: int
-
-
 def cache_root() -> Path:
-    from ..sim.runner import BUILD_ROOT
-
-    return BUILD_ROOT / "verilog_import"
+    return build_dir("verilog_import")
 
 
 def file_digest(path: Path) -> str:
@@ -117,7 +103,7 @@ def discover_ports(path: str | Path, top: str | None = None) -> VerilogPorts:
         known = ", ".join(names) or "none"
         raise SpecError(f"verilog: module {top!r} not found in {path.name} (modules: {known})")
     digest = file_digest(path)
-    cached = cache_root() / "ports" / f"{digest[:24]}_{top}.json"
+    cached = cache_root() / "ports" / f"v2_{digest[:24]}_{top}.json"
     if cached.exists():
         return VerilogPorts(**json.loads(cached.read_text()))
     cache_root().mkdir(parents=True, exist_ok=True)
@@ -146,57 +132,41 @@ def discover_ports(path: str | Path, top: str | None = None) -> VerilogPorts:
     bad = [n for n, _ in ins + outs if not _IDENT.match(n)]
     if bad:
         raise SpecError(f"verilog: port name {bad[0]!r} of module {top} is not a plain identifier")
-    result = VerilogPorts(top, ins[0][0], ins[1][0], outs[0][0], ins[0][1], ins[1][1], outs[0][1])
+    signed = all(bool(ports[n].get("signed")) for n, _ in ins + outs)
+    result = VerilogPorts(top, ins[0][0], ins[1][0], outs[0][0], ins[0][1], ins[1][1], outs[0][1], signed)
     with atomic_output(cached) as f:
         json.dump(asdict(result), f)
     return result
 
 
-def check_ports(ports: VerilogPorts, bits: int, where: str = "") -> None:
-    """Check that ``ports`` make an ``bits x bits -> <= 2*bits`` multiplier (SpecError if not)."""
-    where = where or ports.top
-    if ports.a_bits != bits or ports.b_bits != bits:
-        raise SpecError(f"verilog: {where}: inputs {ports.a}[{ports.a_bits}] and {ports.b}[{ports.b_bits}] "
-                        f"do not match the operand width {bits}")
-    if ports.p_bits > 2 * bits:
-        raise SpecError(f"verilog: {where}: output {ports.p} has {ports.p_bits} bits, more than 2*{bits}")
-    if bits > MAX_VERILOG_BITS:
-        raise SpecError(f"verilog: multipliers are tabulated exhaustively, limited to {MAX_VERILOG_BITS}-bit "
-                        f"operands, not {bits}")
+def raw_outputs(path: str | Path, ports: VerilogPorts, bits: int) -> np.ndarray:
+    """Raw output patterns of the module for every pair ``(a << bits) | b`` (``uint32``), cached.
 
-
-def extend_outputs(raw: np.ndarray, p_bits: int, bits: int, signed: bool) -> np.ndarray:
-    """Output patterns of ``p_bits`` bits -> ``2*bits``-bit values (sign- or zero-extended)."""
-    v = raw.astype(np.int64) & ((1 << p_bits) - 1)
-    if signed:
-        v = np.where(v >= 1 << (p_bits - 1), v - (1 << p_bits), v)
-    return v
-
-
-def exhaustive_table(path: str | Path, ports: VerilogPorts, bits: int, signed: bool) -> np.ndarray:
-    """The ``2**bits x 2**bits`` table (bit-pattern indexed, ``int64``) of the module, cached.
-
-    The raw output patterns do not depend on the signedness: they are simulated once per file
-    hash, top and width (``raw_*.npy``) and extended to the signed or unsigned table on load.
+    They do not depend on the signedness: simulated once per file hash, top and width
+    (``raw_*.npy``).
     """
     path = _check_file(path)
     check_ports(ports, bits, f"{path.name}:{ports.top}")
     digest = file_digest(path)
     cached = cache_root() / "tables" / f"raw_{digest[:24]}_{ports.top}_{bits}.npy"
-    raw = None
     if cached.exists():
         raw = np.load(cached, allow_pickle=False)
-        if raw.shape != (1 << (2 * bits),):
-            raw = None
-    if raw is None:
-        raw = _simulate(path, ports, bits)
-        with atomic_output(cached, "wb") as f:
-            np.save(f, raw)
+        if raw.shape == (1 << (2 * bits),):
+            return raw
+    raw = _simulate(path, ports, bits)
+    with atomic_output(cached, "wb") as f:
+        np.save(f, raw)
+    return raw
+
+
+def exhaustive_table(path: str | Path, ports: VerilogPorts, bits: int, signed: bool) -> np.ndarray:
+    """The ``2**bits x 2**bits`` table (bit-pattern indexed, ``int64``) of the module, cached."""
+    raw = raw_outputs(path, ports, bits)
     return extend_outputs(raw, ports.p_bits, bits, signed).reshape(1 << bits, 1 << bits)
 
 
 def _simulate(path: Path, ports: VerilogPorts, bits: int) -> np.ndarray:
-    from ..sim.runner import tool_env, verilator_bin_dir
+    from .runner import tool_env, verilator_bin_dir
 
     tool_env()
     cache_root().mkdir(parents=True, exist_ok=True)
@@ -223,3 +193,18 @@ def _simulate(path: Path, ports: VerilogPorts, bits: int) -> np.ndarray:
     if raw.size != 1 << (2 * bits):
         raise RuntimeError(f"table harness wrote {raw.size} outputs, expected {1 << (2 * bits)}")
     return raw
+
+
+class _Tabulator:
+    """The :class:`~axmac.golden.multipliers.verilog.VerilogSource` of this module."""
+
+    def ports(self, path: Path, top: str | None) -> VerilogPorts:
+        return discover_ports(path, top)
+
+    def raw_outputs(self, path: Path, ports: VerilogPorts, bits: int) -> np.ndarray:
+        return raw_outputs(path, ports, bits)
+
+
+#: Registered on import as the source of ``verilog:`` golden tables.
+TABULATOR = _Tabulator()
+set_verilog_source(TABULATOR)

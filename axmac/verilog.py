@@ -1,4 +1,4 @@
-"""Verilog emission of Amaranth components."""
+"""Verilog emission of Amaranth components (the neutral core: hw, sim and gen all write Verilog)."""
 
 from __future__ import annotations
 

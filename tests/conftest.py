@@ -1,0 +1,3 @@
+"""Shared pytest set-up: ``axmac.sim`` registers the simulator behind ``verilog:`` multipliers."""
+
+import axmac.sim  # noqa: F401
