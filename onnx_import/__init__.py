@@ -5,7 +5,9 @@ Main entry points: :func:`load_model` (ONNX -> :class:`Network`), :class:`QuantC
 """
 
 from ..ir import MacLayer, Network, Node, OutputStage, TensorInfo
-from .loader import load_model, operand_format, parse_input_shapes
+from .convert import operand_format
+from .inputs import parse_input_shapes
+from .loader import load_model
 from .quantize import QuantConfig
 from .schedule import make_schedule
 

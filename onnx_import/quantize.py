@@ -207,7 +207,7 @@ class _AbsRange:
 
 
 def quantize_layer(fl, x_amax: float | None, cfg: QuantConfig) -> tuple[list, dict[str, np.ndarray]]:
-    """A float layer (:class:`~axmac.onnx_import.loader.FloatLayer`) -> ``[QuantizeLinear, (Clip), MacLayer]``.
+    """A float layer (:class:`~axmac.onnx_import.forms.floating.FloatLayer`) -> ``[QuantizeLinear, (Clip), MacLayer]``.
 
     ``x_amax`` None means shapes only: the activation scale is a placeholder 1.0.
     """

@@ -18,7 +18,8 @@ from onnx.reference import ReferenceEvaluator
 
 from axmac.errors import AxmacError
 from axmac.onnx_import import MacLayer, Node, load_model, operand_format, parse_input_shapes
-from axmac.onnx_import.loader import _Converter, read_model
+from axmac.onnx_import.convert import Converter
+from axmac.onnx_import.graph import read_model
 
 RNG = np.random.default_rng(1234)
 
@@ -438,7 +439,7 @@ def float_conv(x, w, b, pads, strides):
 def test_batchnorm_folding_vs_onnxruntime():
     model = float_conv_bn_model()
     folded, _ = read_model(model)
-    _, floats = _Converter(folded).run()
+    _, floats = Converter(folded).run()
     (fl,) = floats
     assert fl.source == "Conv+BatchNormalization" and fl.y == "y"
     x = RNG.normal(size=(2, 3, 7, 9)).astype(np.float32)
@@ -603,7 +604,7 @@ def test_onnx_backend_float_cases(backend_cases, name):
             load_model(model, shapes_only=True)
         return
     folded, _ = read_model(model)
-    _, (fl,) = _Converter(folded).run()
+    _, (fl,) = Converter(folded).run()
     bias = np.zeros(fl.weight.shape[0 if fl.kind == "conv" else 1]) if fl.bias is None else fl.bias
     if fl.kind == "conv":
         assert fl.conv["dilations"] == (1, 1) and fl.conv["group"] == 1
