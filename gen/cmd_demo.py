@@ -6,14 +6,15 @@ equal DRUM-4's error figures) and ``verilog:`` (a small Verilog multiplier the d
 product with its 4 low bits cleared). Each row has the exhaustive error metrics and the hardware
 figures (Yosys generic gates / transistors, iCE40 LUT4s and Fmax). Hardware results are cached
 (``build/synth_cache``): the first run synthesises every design (about a minute), later runs
-take seconds. A family that is not available yet (or fails) is listed with a note, not an error.
+take seconds. Every family must characterize: a failing row is a bug, reported as an error.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+
+from . import options
 
 DEMO_SPECS = ("exact", "trunc:2", "bam:6", "mitchell", "mitchw:4", "drum:4", "lut", "verilog")
 DEMO_BITS = 8
@@ -34,12 +35,12 @@ endmodule
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="characterization table of every multiplier family (error, area, Fmax)",
+    p = sub.add_parser("demo", parents=[options.json_flag(), options.out_dir(
+                           help="where the demo's lut and verilog files go (default build/demo)")],
+                       help="characterization table of every multiplier family (error, area, Fmax)",
                        description="The characterization table of every multiplier family at 8-bit signed "
                        "operands: exhaustive error metrics, Yosys gate/transistor counts, iCE40 LUT4s and Fmax.")
     p.add_argument("--no-hw", dest="hw", action="store_false", help="error metrics only (no Yosys / nextpnr)")
-    p.add_argument("--json", action="store_true", help="print the rows as a JSON list")
-    p.add_argument("--out-dir", default=None, help="where the demo's lut/verilog files go (default build/demo)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -48,25 +49,15 @@ def _demo_files(out_dir: Path) -> dict[str, str]:
     import numpy as np
 
     from ..golden.multipliers import make_multiplier
-    from ..util import atomic_output
+    from .files import write_output
 
-    specs = {}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        drum = make_multiplier("drum:4", DEMO_BITS, DEMO_SIGNED)
-    except Exception as e:  # noqa: BLE001 - DRUM not available yet: the lut row says why
-        specs["lut"] = f"!lut row needs drum:4 ({e})"
-    else:
-        path = out_dir / f"drum4_s{DEMO_BITS}.npy"
-        with atomic_output(path, "wb") as f:
-            np.save(f, drum.table())
-        specs["lut"] = f"lut:{path}"
+    path = out_dir / f"drum4_s{DEMO_BITS}.npy"
+    table = make_multiplier("drum:4", DEMO_BITS, DEMO_SIGNED).table()
+    write_output(path, "--out-dir", lambda f: np.save(f, table), "wb")
     vpath = out_dir / "demo_mul8.v"
     if not vpath.is_file() or vpath.read_text() != DEMO_VERILOG:
-        with atomic_output(vpath) as f:
-            f.write(DEMO_VERILOG)
-    specs["verilog"] = f"verilog:{vpath}:demo_mul8"
-    return specs
+        write_output(vpath, "--out-dir", lambda f: f.write(DEMO_VERILOG))
+    return {"lut": f"lut:{path}", "verilog": f"verilog:{vpath}:demo_mul8"}
 
 
 def demo_specs() -> list[str]:
@@ -82,12 +73,12 @@ def demo_specs() -> list[str]:
 def cmd_demo(args) -> int:
     from tqdm import tqdm
 
-    from ..errors import AxmacError
     from ..golden.multipliers import families, make_multiplier
     from ..paths import BUILD_ROOT
-    from .cmd_multipliers import _jsonable, characterize, format_table
+    from .characterize import characterization_table, characterize
+    from .tables import print_json
 
-    out_dir = Path(args.out_dir) if args.out_dir else BUILD_ROOT / "demo"
+    out_dir = args.out_dir if args.out_dir else BUILD_ROOT / "demo"
     files = _demo_files(out_dir)
     specs, rows, notes = demo_specs(), [], []
     bar = tqdm(specs, desc="characterizing", unit="multiplier", file=sys.stderr, disable=None, leave=False)
@@ -95,31 +86,21 @@ def cmd_demo(args) -> int:
         spec = files.get(name, name)
         label = name if name not in files else f"{name}:{Path(spec.split(':', 1)[1].split(':')[0]).name}"
         bar.set_postfix_str(label)
-        if spec.startswith("!"):
-            rows.append({"spec": label})
-            notes.append(f"{name}: {spec[1:]}")
-            continue
-        try:
-            model = make_multiplier(spec, DEMO_BITS, DEMO_SIGNED)
-            res = characterize(model, hw=args.hw)
-        except AxmacError as e:  # a family still missing or failing: note it, keep going
-            rows.append({"spec": label})
-            notes.append(f"{label}: {e}")
-            continue
+        res = characterize(make_multiplier(spec, DEMO_BITS, DEMO_SIGNED), hw=args.hw)
         res["spec"] = label
         if res["hw_note"]:
             notes.append(f"{label}: {res['hw_note']}")
         rows.append(res)
     bar.close()
     if args.json:
-        print(json.dumps(_jsonable([{k: v for k, v in r.items() if k != "hw"} for r in rows]), indent=1))
+        print_json([{k: v for k, v in r.items() if k != "hw"} for r in rows])
         return 0
     print(f"Multipliers, {DEMO_BITS}-bit {'signed' if DEMO_SIGNED else 'unsigned'} operands: error over all "
           f"{1 << 2 * DEMO_BITS} operand pairs: MAE / WCE in product LSBs; MRED / WCRE = mean / max "
           "|approx - a*b| / |a*b|; bias = mean (approx - a*b) / (a*b); EP = error probability")
     print("hardware: generic = Yosys gates (2-input + MUX + NOT) and CMOS transistor estimate of the "
           "combinational multiplier; LUT4 / Fmax = iCE40 hx8k via nextpnr, inputs and outputs registered\n")
-    print(format_table(rows))
+    print(characterization_table(rows))
     shown = {s.split(":")[0] for s in specs}
     missing = [f"{n}:{c.param.upper()}" for n, c in families().items() if n not in shown]
     if missing:

