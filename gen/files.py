@@ -50,19 +50,16 @@ def read_arrays(path: str | Path, option: str, *, single: str | None = None) -> 
     if not path.is_file():
         raise AxmacError(f"{option} {path}: " + ("is a folder, not a file" if path.is_dir() else "no such file"))
     try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except AttributeError:  # a .npy file: np.load returned the array itself, not an NpzFile
-        data = None
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):  # a .npy file: the array itself, not an NpzFile
+            if single is None:
+                raise AxmacError(f"{option} {path}: a single .npy array, where an npz of named arrays is expected")
+            data = {single: loaded}
+        else:
+            with loaded as f:
+                data = {k: f[k] for k in f.files}
     except _LOAD_ERRORS as e:
         raise AxmacError(f"{option} {path}: not a readable npz file ({type(e).__name__}: {_first_line(e)})") from None
-    if data is None:
-        if single is None:
-            raise AxmacError(f"{option} {path}: a single .npy array, where an npz of named arrays is expected")
-        try:
-            data = {single: np.load(path, allow_pickle=False)}
-        except _LOAD_ERRORS as e:
-            raise AxmacError(f"{option} {path}: not a readable .npy file ({_first_line(e)})") from None
     if not data:
         raise AxmacError(f"{option} {path} holds no arrays")
     if single is not None and list(data) == ["arr_0"]:

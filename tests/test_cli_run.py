@@ -147,3 +147,53 @@ def test_run_bad_input_is_one_line_exit_2(ci, tmp_path, capsys):
     assert "calibration" in _err(capsys, lenet)  # a float model needs calibration data
     assert "--calibration" in _err(capsys, lenet + ["--calibration", str(tmp_path / "none.npz")])
     assert not out.exists()
+
+
+def test_run_single_unnamed_array_feeds_a_single_input_model(ci, tmp_path, capsys):
+    """np.savez(f, x) (stored as arr_0) and a plain .npy both feed the one graph input."""
+    model_path, model, x = ci
+    np.savez(tmp_path / "unnamed.npz", x)
+    np.save(tmp_path / "plain.npy", x)
+    for given in ("unnamed.npz", "plain.npy"):
+        out = tmp_path / f"{given}.out.npz"
+        assert main(["run", str(model_path), "--inputs", str(tmp_path / given), "-o", str(out)]) == 0
+        with np.load(out) as f:
+            np.testing.assert_array_equal(f["y"], ort_run(model, {"x": x})[0])
+    capsys.readouterr()
+
+
+def test_run_input_shape_fixes_dynamic_dims(tmp_path, capsys):
+    """A model with dynamic height and width runs once --input-shape fixes them; without it the
+    error names the option that run accepts."""
+    w = RNG.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    g = helper.make_graph([helper.make_node("ConvInteger", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "dyn",
+                          [helper.make_tensor_value_info("x", TensorProto.UINT8, ["N", 2, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
+                          [numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    (tmp_path / "dyn.onnx").write_bytes(m.SerializeToString())
+    x = RNG.integers(0, 256, (2, 2, 5, 9)).astype(np.uint8)
+    np.savez(tmp_path / "in.npz", x=x)
+    argv = ["run", str(tmp_path / "dyn.onnx"), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "o.npz")]
+    assert "--input-shape x=" in _err(capsys, argv)
+    assert main(argv + ["--input-shape", "x=2x2x5x9"]) == 0
+    with np.load(tmp_path / "o.npz") as f:
+        np.testing.assert_array_equal(f["y"], ort_run(m, {"x": x})[0])
+
+
+@pytest.mark.parametrize("bad,needle", [
+    (np.nan, "contains NaN"), (np.inf, "contains infinity"),
+    ("complex", "is a complex array"), ("text", "is a text array"), ("struct", "is a structured array")])
+def test_run_refuses_unusable_arrays(tmp_path, capsys, bad, needle):
+    x = load_dataset("digits")[0][:3].copy()
+    if isinstance(bad, float):
+        x[1, 0, 2, 2] = bad
+    else:
+        x = {"complex": x.astype(np.complex64), "text": np.array(["a", "b"]),
+             "struct": np.zeros(3, dtype=[("a", "f4"), ("b", "i4")])}[bad]
+    np.savez(tmp_path / "in.npz", input=x)
+    out = tmp_path / "o.npz"
+    err = _err(capsys, ["run", "models/digits_cnn.onnx", "--inputs", str(tmp_path / "in.npz"), "-o", str(out),
+                        "--calibration", "digits"])
+    assert "--inputs" in err and "'input'" in err and needle in err
+    assert not out.exists()
