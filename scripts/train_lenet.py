@@ -8,7 +8,10 @@
 Needs PyTorch for training only (not a runtime dependency of axmac)::
 
     .venv/bin/pip install torch==2.13.0
-    .venv/bin/python scripts/train_lenet.py            # ~1 minute on 2 CPU cores
+    .venv/bin/python scripts/train_lenet.py [--out models]   # ~1 minute on 2 CPU cores
+
+``--out`` is the folder both models are written into (``make lenet`` passes ``models``).
+Torch is imported only to train, so that the arguments can be checked without it.
 
 Deterministic (fixed seeds, one thread). Both graphs take ``input`` (N, 1, H, W) float32 and
 return ``logits`` (N, 10); opset 13, exported with ``dynamo=False``.
@@ -18,17 +21,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from axmac.gen.datasets import load_dataset, train_split
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def lenet5() -> nn.Module:
+    from torch import nn
+
     return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),      # 6 x 14 x 14
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),                # 16 x 5 x 5
@@ -40,6 +47,8 @@ def lenet5() -> nn.Module:
 
 
 def digits_cnn() -> nn.Module:
+    from torch import nn
+
     return nn.Sequential(
         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),      # 8 x 4 x 4
         nn.Flatten(),
@@ -49,6 +58,9 @@ def digits_cnn() -> nn.Module:
 
 
 def train(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, batch: int = 64) -> None:
+    import torch
+    from torch import nn
+
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
@@ -64,12 +76,15 @@ def train(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: fl
 
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    import torch
+
     with torch.no_grad():
         return float((model(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
 
 
 def export(model: nn.Module, shape: tuple[int, ...], path: Path) -> None:
     import onnx
+    import torch
 
     torch.onnx.export(model, torch.zeros(1, *shape), str(path), input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=13, dynamo=False)
@@ -80,11 +95,27 @@ def export(model: nn.Module, shape: tuple[int, ...], path: Path) -> None:
     onnx.save(m, str(path))
 
 
-def main() -> None:
+def out_folder(text: str) -> Path:
+    """``--out``: a folder (both models go into it), not a model file."""
+    path = Path(text)
+    if path.suffix == ".onnx" or path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is a file: --out is the folder both models are written into")
+    return path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "models")
-    ap.add_argument("--epochs", type=int, default=12)
-    args = ap.parse_args()
+    ap.add_argument("--out", type=out_folder, default=ROOT / "models", metavar="DIR",
+                    help="folder the models are written into (default: the repository's models/)")
+    ap.add_argument("--epochs", type=int, default=12, metavar="N", help="epochs of the LeNet-5 (default 12)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)  # before torch: a bad argument is reported without it
+
+    import torch
+
     torch.manual_seed(0)
     torch.set_num_threads(1)
     for name, make, epochs, fname in (("mnist", lenet5, args.epochs, "lenet5_mnist.onnx"),
