@@ -115,6 +115,8 @@ def load_dataset(name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
         raise AxmacError(f"--dataset {key} holds no samples")
     if not np.issubdtype(y.dtype, np.integer):
         raise AxmacError(f"--dataset {key}: labels y must be integers, not {y.dtype}")
+    if y.min() < 0:
+        raise AxmacError(f"--dataset {key}: labels y must be class indices >= 0, not {y.min()}")
     calib = data.get("calib", x[:100])
     return x, y.astype(np.int64), calib
 

@@ -46,19 +46,18 @@ def ort_accuracy(model: str | Path, name: str, x: np.ndarray, y: np.ndarray) -> 
 def ort_integer_note(model: str | Path) -> str | None:
     """Why onnxruntime's accuracy of ``model`` is not that of exact integer arithmetic, or ``None``.
 
-    Only models that run on onnxruntime's integer kernels are concerned.
+    Only models that run on onnxruntime's integer kernels are concerned; the reason is the probe's
+    (:func:`axmac.onnx_import.ort_probe.ort_exactness`, which names the CPU feature).
     """
     import onnx
+
+    from ..onnx_import.ort_probe import ort_exactness
 
     ops = {n.op_type for n in onnx.load(str(model), load_external_data=False).graph.node}
     if not ops & INTEGER_OPS:
         return None
-    try:  # TODO(ort_probe): the probe lands in onnx_import with the conformance work
-        from ..onnx_import.ort_probe import ort_exactness
-    except ImportError:
-        return None
     probe = ort_exactness()
-    return None if probe.exact else f"onnxruntime's integer kernels are not exact on this CPU: {probe.reason}"
+    return None if probe.exact else probe.reason
 
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,

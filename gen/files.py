@@ -50,14 +50,15 @@ def read_arrays(path: str | Path, option: str, *, single: str | None = None) -> 
     if not path.is_file():
         raise AxmacError(f"{option} {path}: " + ("is a folder, not a file" if path.is_dir() else "no such file"))
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):  # a .npy file: the array itself, not an NpzFile
-            if single is None:
-                raise AxmacError(f"{option} {path}: a single .npy array, where an npz of named arrays is expected")
-            data = {single: loaded}
-        else:
-            with loaded as f:
-                data = {k: f[k] for k in f.files}
+        with open(path, "rb") as fh:  # our handle: np.load leaks its own when a zip is corrupted
+            loaded = np.load(fh, allow_pickle=False)
+            if isinstance(loaded, np.ndarray):  # a .npy file: the array itself, not an NpzFile
+                if single is None:
+                    raise AxmacError(f"{option} {path}: a single .npy array, where an npz of named arrays is "
+                                     "expected")
+                data = {single: loaded}
+            else:
+                data = {k: loaded[k] for k in loaded.files}
     except _LOAD_ERRORS as e:
         raise AxmacError(f"{option} {path}: not a readable npz file ({type(e).__name__}: {_first_line(e)})") from None
     if not data:
@@ -94,7 +95,11 @@ def read_inputs(path: str | Path, names: list[str]) -> dict[str, np.ndarray]:
 
     A single unnamed array (``arr_0`` in an npz, or a ``.npy`` file) feeds a single-input model.
     """
-    return read_arrays(path, "--inputs", single=names[0] if len(names) == 1 else None)
+    data = read_arrays(path, "--inputs", single=names[0] if len(names) == 1 else None)
+    for k, v in data.items():
+        if v.ndim and v.shape[0] == 0:
+            raise AxmacError(f"--inputs {path}: array {k!r} holds no samples (shape {v.shape})")
+    return data
 
 
 def read_calibration(spec: str | None, names: list[str]) -> dict[str, np.ndarray] | None:

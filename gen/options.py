@@ -61,10 +61,12 @@ def int_in(lo: int, hi: int | None = None, what: str = "an integer"):
     return convert
 
 
-#: a positive integer (a count, a batch size, an array dimension).
-positive_int = int_in(1, what="a positive integer")
+#: largest count an option takes (a batch size, a limit, a K tile...): the kernels count in int64.
+MAX_COUNT = 2**31 - 1
+#: a positive integer (a count, a batch size, a tile length).
+positive_int = int_in(1, MAX_COUNT, what="a positive integer")
 #: a non-negative integer (a seed, a limit that may be 0).
-non_negative_int = int_in(0, what="a non-negative integer")
+non_negative_int = int_in(0, MAX_COUNT, what="a non-negative integer")
 #: an operand width: what ``--bits`` means in every command.
 operand_bits = int_in(MIN_BITS, MAX_BITS, what="an operand width in bits")
 
