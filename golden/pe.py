@@ -1,8 +1,10 @@
 """Golden model of one processing element: trivial-computation classification and MAC streams.
 
-This module is the single definition of the bypass *cases* and of their 2-bit control codes
-(Ma & Jiao, "Detecting and Bypassing Trivial Computations in CNNs", Table I and Table IV);
-the RTL in ``axmac.hw.bypass`` / ``axmac.hw.pe`` and the statistics code import or mirror it.
+This module is the single definition of the 2-bit control codes of the bypass cases (Ma & Jiao,
+"Detecting and Bypassing Trivial Computations in CNNs", Table I and Table IV); each case's
+predicate is written once in :mod:`axmac.golden.bypass` and used here, by the GEMM kernels'
+statistics and by ``Bypass.mul_bypassed``. The RTL in ``axmac.hw.bypass`` / ``axmac.hw.pe``
+imports or mirrors the codes.
 
 Operands
 --------
@@ -39,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AxmacError
-from .bypass import Bypass
+from .bypass import Bypass, acc_mask, acc_zero, is_one, mul_zero, opposite
 from .multipliers import Multiplier
 
 MUL_ZERO, MUL_B_ONE, MUL_A_ONE, MUL_USED = 0b00, 0b01, 0b10, 0b11
@@ -59,27 +61,23 @@ def wrap(x, bits: int) -> np.ndarray:
     return ((x + half) & ((half << np.int64(1)) - np.int64(1))) - half
 
 
-def is_one(x, signed: bool) -> np.ndarray:
-    """``x == 1``, or ``x == +-1`` for signed operands (the operands of case (b))."""
-    x = np.asarray(x)
-    return (x == 1) | (x == -1) if signed else x == 1
-
-
 def mul_ctrl(a, b, bypass: Bypass, signed: bool) -> np.ndarray:
     """MUL control codes (``uint8``, broadcast of ``a`` and ``b``): see the module docstring.
 
     ``a`` is the activation, ``b`` the weight; codes are ``MUL_ZERO`` (a), ``MUL_B_ONE`` /
-    ``MUL_A_ONE`` (b) and ``MUL_USED`` (c).
+    ``MUL_A_ONE`` (b) and ``MUL_USED`` (c). The cases are the predicates of
+    :mod:`axmac.golden.bypass` (:func:`~axmac.golden.bypass.mul_zero`, :func:`~axmac.golden.bypass.is_one`).
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     code = np.full(np.broadcast_shapes(a.shape, b.shape), MUL_USED, dtype=np.uint8)
+    signed = bool(signed)
     # Applied in reverse priority: a later (higher-priority) rule overwrites an earlier one.
     if bypass.one:
         code[np.broadcast_to(is_one(a, signed), code.shape)] = MUL_A_ONE
         code[np.broadcast_to(is_one(b, signed), code.shape)] = MUL_B_ONE
     if bypass.zero:
-        code[np.broadcast_to((a == 0) | (b == 0), code.shape)] = MUL_ZERO
+        code[np.broadcast_to(mul_zero(a, b), code.shape)] = MUL_ZERO
     return code
 
 
@@ -87,16 +85,18 @@ def add_ctrl(p, psum, bypass: Bypass, acc_bits: int = 32) -> np.ndarray:
     """ADD control codes (``uint8``) for product ``p`` and incoming partial sum ``psum``.
 
     Codes are ``ADD_B_ZERO`` (d, ``psum == 0``), ``ADD_A_ZERO`` (d, ``p == 0``), ``ADD_OPPOSITE``
-    (e, ``p + psum == 0 (mod 2**acc_bits)``) and ``ADD_USED`` (f).
+    (e, ``p + psum == 0 (mod 2**acc_bits)``) and ``ADD_USED`` (f): the predicates
+    :func:`~axmac.golden.bypass.acc_zero` and :func:`~axmac.golden.bypass.opposite`.
     """
     p = np.asarray(p, dtype=np.int64)
     psum = np.asarray(psum, dtype=np.int64)
     code = np.full(np.broadcast_shapes(p.shape, psum.shape), ADD_USED, dtype=np.uint8)
+    mask = acc_mask(acc_bits)
     if bypass.opposite:
-        code[np.broadcast_to(wrap(p + psum, acc_bits) == 0, code.shape)] = ADD_OPPOSITE
+        code[np.broadcast_to(opposite(p, psum, mask), code.shape)] = ADD_OPPOSITE
     if bypass.add_zero:
-        code[np.broadcast_to(p == 0, code.shape)] = ADD_A_ZERO
-        code[np.broadcast_to(psum == 0, code.shape)] = ADD_B_ZERO
+        code[np.broadcast_to(acc_zero(p, mask), code.shape)] = ADD_A_ZERO
+        code[np.broadcast_to(acc_zero(psum, mask), code.shape)] = ADD_B_ZERO
     return code
 
 

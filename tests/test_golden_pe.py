@@ -8,7 +8,9 @@ import pytest
 from axmac.errors import AxmacError
 from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import Multiplier, OperandFormat, make_multiplier
-from axmac.golden.pe import add_ctrl, mul_ctrl, pe_stream, wrap
+from axmac.golden.pe import add_ctrl, mul_ctrl, pe_products, pe_stream, wrap
+
+from .test_bypass import ref_add_case, ref_is_one, ref_mul_case, ref_product, ref_reads_zero
 
 ALL_BYPASS = [Bypass(*flags) for flags in itertools.product((False, True), repeat=4)]
 
@@ -23,23 +25,23 @@ class Skewed(Multiplier):
 
 
 def ref_mul_code(a: int, b: int, bp: Bypass, signed: bool) -> int:
-    """Ma & Jiao Sec. III-C, one rule at a time, written as prose reads."""
-    ones = (1, -1) if signed else (1,)
+    """Ma & Jiao Sec. III-C, one rule at a time, written as prose reads (the reference
+    predicates of tests/test_bypass.py)."""
     if bp.zero and (a == 0 or b == 0):
         return 0b00
-    if bp.one and b in ones:
+    if bp.one and ref_is_one(b, signed):
         return 0b01
-    if bp.one and a in ones:
+    if bp.one and ref_is_one(a, signed):
         return 0b10
     return 0b11
 
 
 def ref_add_code(p: int, s: int, bp: Bypass, acc_bits: int) -> int:
-    if bp.add_zero and s == 0:
+    if bp.add_zero and ref_reads_zero(s, acc_bits):
         return 0b01
-    if bp.add_zero and p == 0:
+    if bp.add_zero and ref_reads_zero(p, acc_bits):
         return 0b10
-    if bp.opposite and (p + s) % (1 << acc_bits) == 0:
+    if bp.opposite and ref_reads_zero(p + s, acc_bits):
         return 0b00
     return 0b11
 
@@ -182,3 +184,30 @@ def test_bad_arguments():
         pe_stream(mult, Bypass(), 1, z, z + 40000, acc_bits=16)
     with pytest.raises(AxmacError, match="one length"):
         pe_stream(mult, Bypass(), 1, z, z[:3])
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_codes_name_the_reference_cases(signed):
+    """With every case enabled, the codes say exactly which case of the reference applies."""
+    all_on = Bypass.parse("all")
+    v = OperandFormat(4, signed).values()
+    for a in v.tolist():
+        for b in v.tolist():
+            case = ref_mul_case(a, b, signed)
+            code = int(mul_ctrl(a, b, all_on, signed))
+            assert (code == 0b00) == (case == "zero") and (code in (0b01, 0b10)) == (case == "one")
+    for p in range(-40, 41):
+        for s in range(-40, 41):
+            case = ref_add_case(p, s, 6)
+            code = int(add_ctrl(p, s, all_on, 6))
+            assert (code in (0b01, 0b10)) == (case == "add_zero") and (code == 0b00) == (case == "opposite")
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_pe_products_vs_reference(signed):
+    mult = Skewed(OperandFormat(5, signed))
+    v = mult.fmt.values()
+    for bp in ALL_BYPASS:
+        got = pe_products(mult, bp, v[:, None], v[None, :])
+        want = [[ref_product(mult, bp, a, b) for b in v.tolist()] for a in v.tolist()]
+        np.testing.assert_array_equal(got, want)
