@@ -18,17 +18,19 @@ import numpy as np
 from numba import njit, prange
 
 from ..errors import AxmacError
-from .bypass import Bypass
+from .bypass import NO_BYPASS, Bypass
 from .gemm import (
-    NO_BYPASS,
-    _threads,
     blas_gemm,
     blas_plan,
     check_operands,
     fallback_gemm,
     make_plan,
+    max_abs,
     table_gemm,
+    threads,
+    to_patterns,
 )
+from .gemm.blas import lowrank_dtype, lowrank_factors
 from .multipliers.base import Multiplier
 from .stats import TrivialStats
 
@@ -41,7 +43,7 @@ IM2COL_TABLE_BYTES = 1 << 25
 
 def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
                 mult: Multiplier, bypass: Bypass = NO_BYPASS, stats: TrivialStats | None = None,
-                k_tile: int | None = None) -> np.ndarray:
+                k_tile: int | None = None, acc_bits: int | None = None) -> np.ndarray:
     """Bit-exact ``Conv`` of centered integers with the PE product path of ``mult`` + ``bypass``.
 
     .. math:: y[n, m, p, q] = \\sum_{c, i, j} P(x_{pad}[n, g C_g + c, p s_h + i d_h, q s_w + j d_w],
@@ -58,7 +60,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
         ``(top, left, bottom, right)``, zero padding.
     group : int
         Number of groups (``C`` and ``M`` divisible by it).
-    mult, bypass, stats, k_tile
+    mult, bypass, stats, k_tile, acc_bits
         As for :func:`~axmac.golden.gemm.mac_gemm`; the statistics count the im2col GEMMs
         (padding zeros are zero operands, each weight is counted once).
 
@@ -87,7 +89,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
     ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
     if oh < 1 or ow < 1 or kh < 1 or kw < 1:
         raise AxmacError(f"convolution output would be empty: input {h}x{wd}, kernel {kh}x{kw}, pads {pads}")
-    k_tile = check_operands(mult, x, w, stats, k_tile, ("conv input", "conv weight"))
+    k_tile, acc_bits = check_operands(mult, x, w, stats, k_tile, ("conv input", "conv weight"), acc_bits)
 
     kernel = plan.kernel(stats is not None)
     mg = m_out // group
@@ -97,40 +99,58 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
         return out
     geom = (kh, kw, sh, sw, dh, dw, oh, ow)
     pads4 = ((0, 0), (0, 0), (pt, pb), (pl, pr))
-
-    if kernel == "blas":
-        max_prod = _max_abs(x) * _max_abs(w)
-        dt, _ = blas_plan(max_prod, k)
-        # channels-last, so that each im2col copy moves contiguous runs of C/group values
-        xp = np.pad(x.astype(dt), pads4).transpose(0, 2, 3, 1)
+    float_path = kernel in ("blas", "lowrank")
+    if float_path:
+        xs, ws, dt, max_prod = _float_operands(x, w, plan, kernel, pads4, k)
+        channels_last = len(xs) * cg >= 8  # few channels: the numba channels-first im2col is faster
     elif kernel == "table":
         dt = np.uint16
-        xp = np.pad(x.astype(dt) & dt(mult.fmt.mask), pads4)  # bit patterns (see gemm.to_patterns)
+        xs, ws = [np.pad(to_patterns(x, plan), pads4)], [to_patterns(w, plan)]
+        channels_last = False
     else:
         dt = np.int64
-        xp = np.pad(x.astype(np.int64), pads4)
+        xs, ws = [np.pad(x.astype(np.int64), pads4)], [w]
+        channels_last = False
 
     for g in range(group):
-        wg = w[g * mg:(g + 1) * mg]
-        if kernel == "blas":
-            xg = xp[..., g * cg:(g + 1) * cg]
-            wmat = wg.transpose(2, 3, 1, 0).reshape(k, mg).astype(dt)  # k order (i, j, c)
+        # operands of the group, one slice per separable term side by side along the channels
+        xg = _cat([xt[:, g * cg:(g + 1) * cg] for xt in xs])
+        wg = _cat([wt[g * mg:(g + 1) * mg] for wt in ws])
+        kg = len(xs) * k
+        if channels_last:
+            xg = xg.transpose(0, 2, 3, 1)
+            wmat = wg.transpose(2, 3, 1, 0).reshape(kg, mg)  # k order (i, j, c)
         else:
-            xg = xp[:, g * cg:(g + 1) * cg]
-            wmat = wg.reshape(mg, k).T  # k order (c, i, j)
-            if kernel == "table":
-                wmat = wmat.astype(np.uint16) & np.uint16(mult.fmt.mask)
-        budget = IM2COL_BYTES if kernel == "blas" else IM2COL_TABLE_BYTES
-        for n0, n1, r0, r1 in _chunks(nb_, oh, ow, k, np.dtype(dt).itemsize, budget):
-            cols = _im2col(xg, n0, n1, r0, r1, geom, channels_last=kernel == "blas")
-            if kernel == "blas":
+            wmat = wg.reshape(mg, kg).T  # k order (c, i, j)
+        budget = IM2COL_BYTES if float_path else IM2COL_TABLE_BYTES
+        for n0, n1, r0, r1 in _chunks(nb_, oh, ow, kg, np.dtype(dt).itemsize, budget):
+            cols = _im2col(xg, n0, n1, r0, r1, geom, channels_last=channels_last)
+            if float_path:
                 acc = blas_gemm(cols, wmat, max_prod)
             elif kernel == "table":
-                acc = table_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile)
+                acc = table_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile, acc_bits=acc_bits)
             else:
-                acc = fallback_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile)
+                acc = fallback_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile, acc_bits=acc_bits)
             out[n0:n1, g * mg:(g + 1) * mg, r0:r1, :] = acc.reshape(n1 - n0, r1 - r0, ow, mg).transpose(0, 3, 1, 2)
     return out
+
+
+def _float_operands(x, w, plan, kernel: str, pads4, k: int):
+    """Padded float activations and float weights of the BLAS path, one pair per separable
+    term (exact: the operands themselves), with the float dtype and the bound of one product."""
+    if kernel == "blas":
+        max_prod = max_abs(x) * max_abs(w)
+        dt, _ = blas_plan(max_prod, k)
+        return [np.pad(x.astype(dt), pads4)], [w.astype(dt)], dt, max_prod
+    dt, max_prod = lowrank_dtype(plan.terms, k)
+    u, v = lowrank_factors(plan.terms, dt)
+    xp = np.pad(to_patterns(x, plan), pads4)  # pad with pattern 0 (value 0): u_i(0) after the lookup
+    wp = to_patterns(w, plan)
+    return [ui[xp] for ui in u], [vi[wp] for vi in v], dt, max_prod
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_last: bool) -> np.ndarray:
@@ -157,7 +177,7 @@ def _im2col(xp: np.ndarray, n0: int, n1: int, r0: int, r1: int, geom, channels_l
     if c >= 8:
         return _im2col_numpy(xp, n0, n1, r0, r1, geom)
     cols = np.empty(((n1 - n0) * nr * ow, kh * kw * c), dtype=xp.dtype)
-    with _threads(cols.size, (n1 - n0) * nr):
+    with threads(cols.size, (n1 - n0) * nr):
         _im2col_cf(xp, n0, n1, r0, r1, kh, kw, sh, sw, dh, dw, ow, cols)
     return cols
 
@@ -210,10 +230,6 @@ def _chunks(n: int, oh: int, ow: int, k: int, itemsize: int, budget: int):
         for n0 in range(n):
             for r0 in range(0, oh, rows):
                 yield n0, n0 + 1, r0, min(oh, r0 + rows)
-
-
-def _max_abs(a: np.ndarray) -> int:
-    return int(max(abs(int(a.max())), abs(int(a.min())))) if a.size else 0
 
 
 def _pos_int(v, what: str) -> int:

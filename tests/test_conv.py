@@ -15,6 +15,7 @@ from axmac.golden.conv import conv2d_nchw
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.stats import TrivialStats
 
+from .test_bypass import ref_products
 from .test_gemm import perturbed, ref_stats, rich_operands
 
 NONE = Bypass()
@@ -40,7 +41,7 @@ def ref_conv(x, w, s, p, d, g, mult, bypass=NONE):
                 a = xp[:, gg * cg:(gg + 1) * cg, i * d[0]:i * d[0] + (oh - 1) * s[0] + 1:s[0],
                        j * d[1]:j * d[1] + (ow - 1) * s[1] + 1:s[1]]
                 b = w[m, :, i, j].astype(np.int64)[None, :, None, None]
-                prod = bypass.apply(mult(a, b), a, b, mult.signed)
+                prod = ref_products(a, b, mult, bypass)
                 out[:, m] += prod.sum(axis=1)
     return out
 
@@ -116,7 +117,10 @@ def test_exact_vs_onnx_reference(geom):
 @pytest.mark.parametrize("spec, bits, signed, bypass", [
     ("perturbed", 6, True, "none"),
     ("perturbed", 6, False, "zero,one"),
-    ("drum:3", 8, True, "all"),
+    ("drum:3", 8, True, "all"),  # separable: BLAS on transformed operands (3 terms)
+    ("trunc:2", 6, False, "none"),  # separable, 1 term
+    ("drum:4", 8, True, "zero"),
+    ("mitchell", 8, True, "one"),  # table kernel
     ("perturbed", 12, True, "zero"),  # fallback kernel
 ])
 def test_approximate_vs_direct(geom, spec, bits, signed, bypass):
@@ -290,3 +294,26 @@ def test_random_geometries():
                                       ref_conv(x, w, s, p, d, g, approx))
         assert st.macs == x.shape[0] * g * mg * oh * ow * cg * kh * kw
         done += 1
+
+
+@pytest.mark.parametrize("spec", ["exact", "perturbed"])
+def test_stats_modulo_accumulator(spec):
+    """4-bit operands, an 8-bit accumulator: the conv's counts follow the im2col loop reference
+    modulo 2**8 (and the wrap changes them for the exact multiplier's runs of 64)."""
+    rng = np.random.default_rng(5)
+    mult = perturbed(4, True) if spec == "perturbed" else make_multiplier("exact", 4, True)
+    xs, ws, s, p, d, g = (2, 4, 6, 6), (5, 4, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1
+    x = rich_operands(rng, xs, mult.fmt, 0.4)
+    w = rich_operands(rng, ws, mult.fmt, 0.4)
+    x[0] = -8
+    w[:2] = -8
+    st = TrivialStats(acc_bits=8)
+    got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=10)
+    np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
+    ref = TrivialStats(acc_bits=8)
+    ref32 = TrivialStats()
+    for cols, wm in ref_im2col(x, w, s, p, d, g):
+        ref += ref_stats(cols, wm, mult, k_tile=10, acc_bits=8)
+        ref32 += ref_stats(cols, wm, mult, k_tile=10)
+    assert st == ref
+    assert spec != "exact" or ref.opposite != ref32.opposite

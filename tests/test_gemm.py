@@ -1,8 +1,10 @@
-"""golden/gemm.py: bit-exact GEMM kernels against independent slow references.
+"""golden/gemm/: bit-exact GEMM kernels against independent slow references.
 
 ref_* functions compute the same thing the obvious way: the full ``M x K x N`` product tensor
-from the multiplier model (``mult(a, b)`` + ``Bypass.apply``) summed with einsum, and the
-trivial-computation counts from a per-element Python loop over the accumulation chains.
+from the multiplier model and the reference bypass of tests/test_bypass.py, summed with einsum,
+and the trivial-computation counts from a per-element Python loop over the accumulation chains
+with the reference cases of tests/test_bypass.py (the paper's definitions, modulo
+``2**acc_bits`` as the accumulator reads them).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import pytest
 from axmac.errors import AxmacError, SpecError
 from axmac.golden import gemm
 from axmac.golden.bypass import Bypass
-from axmac.golden.gemm import blas_gemm, blas_plan, kernel_for, mac_gemm, mul_counts
+from axmac.golden.gemm import blas_gemm, blas_plan, kernel_for, mac_gemm
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.multipliers.base import Multiplier, OperandFormat
 from axmac.golden.stats import TrivialStats
+
+from .test_bypass import ref_add_case, ref_mul_case, ref_products
 
 
 class Perturbed(Multiplier):
@@ -41,38 +45,33 @@ def perturbed(bits: int, signed: bool) -> Perturbed:
 NONE = Bypass()
 
 
-def ref_products(x, w, mult, bypass):
-    a = np.asarray(x, np.int64)[:, :, None]
-    b = np.asarray(w, np.int64)[None, :, :]
-    return bypass.apply(mult(a, b), a, b, mult.signed)
+def ref_tensor(x, w, mult, bypass):
+    return ref_products(np.asarray(x, np.int64)[:, :, None], np.asarray(w, np.int64)[None, :, :], mult, bypass)
 
 
 def ref_gemm(x, w, mult, bypass=NONE):
-    return np.einsum("mkn->mn", ref_products(x, w, mult, bypass))
+    return np.einsum("mkn->mn", ref_tensor(x, w, mult, bypass))
 
 
-def ref_stats(x, w, mult, bypass=NONE, k_tile=None) -> TrivialStats:
-    """Per-element loop over every chain (Ma & Jiao Table I, (a) before (b), (d) before (e))."""
-    p = ref_products(x, w, mult, bypass)
+def ref_stats(x, w, mult, bypass=NONE, k_tile=None, acc_bits=32) -> TrivialStats:
+    """Per-element loop over every chain with the reference cases (Ma & Jiao Table I)."""
+    p = ref_tensor(x, w, mult, bypass)
     m_, k_, n_ = p.shape
-    ones = (1, -1) if mult.signed else (1,)
-    st = TrivialStats()
+    st = TrivialStats(acc_bits=acc_bits)
     for m in range(m_):
         for n in range(n_):
             s = 0
             for k in range(k_):
                 if k_tile is not None and k % k_tile == 0:
                     s = 0
-                a, b, q = int(x[m, k]), int(w[k, n]), int(p[m, k, n])
+                q = int(p[m, k, n])
                 st.macs += 1
-                if a == 0 or b == 0:
-                    st.zero += 1
-                elif a in ones or b in ones:
-                    st.one += 1
-                if q == 0 or s == 0:
-                    st.add_zero += 1
-                elif q + s == 0:
-                    st.opposite += 1
+                case = ref_mul_case(int(x[m, k]), int(w[k, n]), mult.signed)
+                st.zero += case == "zero"
+                st.one += case == "one"
+                case = ref_add_case(q, s, acc_bits)
+                st.add_zero += case == "add_zero"
+                st.opposite += case == "opposite"
                 s += q
     st.x_zeros = int(np.sum(x == 0))
     st.x_count = x.size
@@ -139,6 +138,41 @@ def test_kernel_choice():
     assert kernel_for(make_multiplier("exact", 12, False), with_stats=True) == "fallback"
     # trunc:0 drops nothing: its table equals the exact one, so it takes the BLAS path
     assert kernel_for(make_multiplier("trunc:0", 8, True)) == "blas"
+    # separable tables (rank 1; the +-1 bypass adds two terms) take BLAS on transformed operands
+    for spec, bypasses in (("trunc:2", ("none", "zero", "all")), ("drum:4", ("none", "zero", "all")),
+                           ("drum:2", ("none", "zero"))):
+        for bp in bypasses:
+            assert kernel_for(make_multiplier(spec, 8, True), Bypass.parse(bp)) == "lowrank"
+            assert kernel_for(make_multiplier(spec, 8, True), Bypass.parse(bp), with_stats=True) == "table"
+    # drum:2 signed with the +-1 bypass needs 4 terms (one saturated entry): above MAX_LOWRANK = 3
+    assert kernel_for(make_multiplier("drum:2", 8, True), Bypass.parse("all")) == "table"
+    assert kernel_for(make_multiplier("mitchell", 8, True)) == "table"
+
+
+@pytest.mark.parametrize("spec", ["trunc:3", "drum:4", "drum:2", "bam:3", "mitchw:2"])
+@pytest.mark.parametrize("signed", [True, False])
+def test_lowrank_plans_are_exact(spec, signed, monkeypatch):
+    """Every plan that takes the BLAS path on transformed operands reproduces its table exactly,
+    and the GEMM matches the reference, with each bypass subset and extreme operands (up to 4
+    terms here: bam:3 and mitchw:2 need 4)."""
+    monkeypatch.setattr(gemm.plan, "MAX_LOWRANK", 4)
+    rng = np.random.default_rng(31)
+    mult = make_multiplier(spec, 8, signed)
+    fmt = mult.fmt
+    for bp in ("none", "zero", "one", "all"):
+        plan = gemm.make_plan(mult, Bypass.parse(bp))
+        if plan.terms is None:
+            continue
+        rebuilt = sum(np.outer(u, v) for u, v in plan.terms)
+        np.testing.assert_array_equal(rebuilt, plan.table)
+        x = rich_operands(rng, (40, 300), fmt)
+        x[:5] = fmt.lo if signed else fmt.hi  # long runs of the largest products
+        w = rich_operands(rng, (300, 7), fmt)
+        w[:, :2] = fmt.lo if signed else fmt.hi
+        np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, bypass=Bypass.parse(bp)),
+                                      ref_gemm(x, w, mult, Bypass.parse(bp)))
+        assert plan.kernel(False) == "lowrank"
+    assert gemm.make_plan(mult).terms is not None
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -155,13 +189,18 @@ def test_real_approximate_families(spec, signed):
 @pytest.mark.parametrize("signed", [True, False])
 def test_fallback_wide_operands(signed, monkeypatch):
     """12-bit perturbed multiplier: no table, chunked model (chunks forced small)."""
-    monkeypatch.setattr(gemm, "FALLBACK_CHUNK", 200)
+    monkeypatch.setattr(gemm.fallback, "FALLBACK_CHUNK", 200)
     rng = np.random.default_rng(3)
     mult = perturbed(12, signed)
     x = rich_operands(rng, (23, 19), mult.fmt)
     w = rich_operands(rng, (19, 6), mult.fmt)
+    x, w = with_opposites(x, w, mult.fmt)
     for bp in (Bypass(), Bypass.parse("zero,one")):
         np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, bypass=bp), ref_gemm(x, w, mult, bp))
+        st = TrivialStats()  # several column blocks and K-blocks per chain
+        got = mac_gemm(x, w, mult=mult, bypass=bp, stats=st, k_tile=11)
+        np.testing.assert_array_equal(got, ref_gemm(x, w, mult, bp))
+        assert st == ref_stats(x, w, mult, bp, k_tile=11)
 
 
 def test_table_kernel_blocking(monkeypatch):
@@ -171,10 +210,10 @@ def test_table_kernel_blocking(monkeypatch):
     x = rich_operands(rng, (300, 45), mult.fmt)
     w = rich_operands(rng, (45, 13), mult.fmt)
     ref = ref_gemm(x, w, mult)
-    monkeypatch.setattr(gemm, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(gemm, "N_BLOCK", 4)
-    monkeypatch.setattr(gemm, "L_BLOCK_BYTES", 64 * 4 * 4 * 3)  # 3 k per block
-    monkeypatch.setattr(gemm, "INT32_LIMIT", 1025 * 10)  # spans of 10 k (max |P| = 1025)
+    monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(gemm.table, "N_BLOCK", 4)
+    monkeypatch.setattr(gemm.table, "L_BLOCK_BYTES", 64 * 4 * 2 * 3)  # 3 k per block (int16 table)
+    monkeypatch.setattr(gemm.table, "INT32_LIMIT", 1025 * 10)  # spans of 10 k (max |P| = 1025)
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
     st, st_ref = TrivialStats(), ref_stats(x[:70], w, mult, k_tile=5)
     np.testing.assert_array_equal(mac_gemm(x[:70], w, mult=mult, stats=st, k_tile=5), ref[:70])
@@ -191,7 +230,7 @@ def test_blas_chunk_bound(bits, signed):
     max_prod = big * big
     for k in (1, 100, 5000, 100000):
         dt, kc = blas_plan(max_prod, k)
-        limit = gemm.F32_EXACT if dt == np.float32 else gemm.F64_EXACT
+        limit = gemm.blas.F32_EXACT if dt == np.float32 else gemm.blas.F64_EXACT
         assert 1 <= kc <= k
         assert kc * max_prod <= limit
         assert kc == k or (kc + 1) * max_prod > limit
@@ -232,8 +271,8 @@ def test_blas_naive_float32_would_fail():
 
 def test_blas_chunk_accumulation_paths(monkeypatch):
     """Shrunken exactness limits force float64 chunks summed in int64: still exact."""
-    monkeypatch.setattr(gemm, "F32_EXACT", 1 << 16)
-    monkeypatch.setattr(gemm, "F64_EXACT", 1 << 20)
+    monkeypatch.setattr(gemm.blas, "F32_EXACT", 1 << 16)
+    monkeypatch.setattr(gemm.blas, "F64_EXACT", 1 << 20)
     rng = np.random.default_rng(2)
     x = rng.integers(-128, 128, size=(5, 300))
     w = rng.integers(-128, 128, size=(300, 7))
@@ -254,6 +293,8 @@ def test_blas_chunk_accumulation_paths(monkeypatch):
         ("perturbed", 4, True, "all"),
         ("perturbed", 8, False, "zero"),
         ("drum:2", 6, True, "all"),
+        ("trunc:2", 6, True, "none"),  # zero rows of T for nonzero operands (skipped rows)
+        ("trunc:2", 6, False, "all"),
         ("perturbed", 12, True, "one"),  # fallback kernel
         ("exact", 11, True, "none"),  # exact, but no table: fallback kernel for the statistics
     ],
@@ -296,20 +337,6 @@ def test_stats_accumulate_and_tile_effect():
     assert (st3.add_zero, st3.opposite) == (5, 1)
     st += st2
     assert st.macs == 12 and st.w_count == 12 and st.x_zeros == 2
-
-
-@pytest.mark.parametrize("signed", [True, False])
-def test_mul_counts_brute_force(signed):
-    rng = np.random.default_rng(5)
-    fmt = OperandFormat(4, signed)
-    x = rich_operands(rng, (17, 9), fmt, 0.7)
-    w = rich_operands(rng, (9, 8), fmt, 0.7)
-    a = x[:, :, None]
-    b = w[None, :, :]
-    zero = (a == 0) | (b == 0)
-    ones = [1, -1] if signed else [1]
-    one = ~zero & (np.isin(a, ones) | np.isin(b, ones))
-    assert mul_counts(x, w, tuple(ones)) == (int(zero.sum()), int(one.sum()), int((x == 0).sum()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +397,7 @@ def test_stats_agree_with_pe_control_codes(signed, k_tile):
         c = np.cumsum(p[:, t0:t0 + tile], axis=1)
         psum[:, t0:t0 + tile] = c - p[:, t0:t0 + tile]
     mul = pe.mul_ctrl(a, b, bp, signed)
-    add = pe.add_ctrl(p, psum, bp, acc_bits=64)
+    add = pe.add_ctrl(p, psum, bp, acc_bits=32)
     st = TrivialStats()
     mac_gemm(x, w, mult=mult, bypass=bp, stats=st, k_tile=k_tile)
     assert st.zero == np.count_nonzero(mul == pe.MUL_ZERO)
@@ -401,9 +428,9 @@ def test_narrow_kernel_blocking(k_tile, monkeypatch):
     x = rich_operands(rng, (150, 30), mult.fmt, 0.7)
     w = rich_operands(rng, (30, 5), mult.fmt, 0.7)
     x, w = with_opposites(x, w, mult.fmt)
-    monkeypatch.setattr(gemm, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(gemm, "NARROW_BLOCK_K", 4)
-    monkeypatch.setattr(gemm, "INT32_LIMIT", 1026 * 9)
+    monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(gemm.table, "NARROW_BLOCK_K", 4)
+    monkeypatch.setattr(gemm.table, "INT32_LIMIT", 1026 * 9)
     ref = ref_gemm(x, w, mult)
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
     st = TrivialStats()
@@ -434,3 +461,83 @@ def test_operand_dtypes(spec, bits, signed):
         np.testing.assert_array_equal(mac_gemm(x.astype(dt), w.astype(dt), mult=mult, stats=st), ref)
         assert st == ref_stats(x, w, mult)
         np.testing.assert_array_equal(conv2d_nchw(xc.astype(dt), wc.astype(dt), mult=mult, pads=(1, 1, 1, 1)), ref_c)
+
+
+# ---------------------------------------------------------------------------------------------
+# the accumulator width of cases (d)/(e)
+# ---------------------------------------------------------------------------------------------
+def wrapping_operands(rng, m, k, n, fmt: OperandFormat):
+    """Operands whose partial sums pass multiples of ``2**(2*bits)``: runs of the largest
+    product (``lo * lo``), so an accumulator of ``2*bits`` bits reads 0 where exact sums do not."""
+    x = rich_operands(rng, (m, k), fmt, 0.3)
+    w = rich_operands(rng, (k, n), fmt, 0.3)
+    x[::2, :] = fmt.lo
+    w[:, ::2] = fmt.lo
+    return x, w
+
+
+@pytest.mark.parametrize("m, n", [(3, 5), (40, 5), (70, 9)])  # direct, narrow, rows layouts
+@pytest.mark.parametrize("spec", ["exact", "perturbed"])
+def test_stats_modulo_accumulator(m, n, spec):
+    """4-bit operands into an 8-bit accumulator: (d)/(e) are tested modulo 2**8, as in the PE."""
+    rng = np.random.default_rng(m + n)
+    mult = make(spec, 4, True)
+    x, w = wrapping_operands(rng, m, 24, n, mult.fmt)
+    for k_tile in (None, 7):
+        st = TrivialStats(acc_bits=8)
+        got = mac_gemm(x, w, mult=mult, stats=st, k_tile=k_tile)
+        np.testing.assert_array_equal(got, ref_gemm(x, w, mult))  # the result stays exact
+        ref8 = ref_stats(x, w, mult, k_tile=k_tile, acc_bits=8)
+        assert st == ref8
+        if spec == "exact":  # runs of 64 reach 256: the wrap matters here
+            ref32 = ref_stats(x, w, mult, k_tile=k_tile, acc_bits=32)
+            assert (ref8.add_zero, ref8.opposite) != (ref32.add_zero, ref32.opposite)
+        st_kw = TrivialStats(acc_bits=8)
+        mac_gemm(x, w, mult=mult, stats=st_kw, k_tile=k_tile, acc_bits=8)
+        assert st_kw == st
+
+
+def test_stats_modulo_accumulator_fallback():
+    """12-bit operands into a 24-bit accumulator (the fallback kernel, int64 partial sums)."""
+    rng = np.random.default_rng(8)
+    mult = make_multiplier("exact", 12, True)
+    x, w = wrapping_operands(rng, 30, 20, 6, mult.fmt)
+    st = TrivialStats(acc_bits=24)
+    mac_gemm(x, w, mult=mult, stats=st, k_tile=9)
+    ref24 = ref_stats(x, w, mult, k_tile=9, acc_bits=24)
+    assert st == ref24 and ref24.opposite != ref_stats(x, w, mult, k_tile=9).opposite
+
+
+def test_stats_int64_chains(monkeypatch):
+    """Partial sums that could reach 2**31 take int64 chains: forced here, same counts."""
+    from axmac.golden.gemm import counting
+
+    rng = np.random.default_rng(10)
+    mult = perturbed(6, True)
+    x, w = wrapping_operands(rng, 70, 30, 9, mult.fmt)
+    ref = ref_stats(x, w, mult, k_tile=8, acc_bits=12)
+    for forced in (False, True):
+        if forced:
+            monkeypatch.setattr(gemm.table, "chain_dtype", lambda tile, max_abs, acc_bits:
+                                (np.int64, int(counting.acc_mask(acc_bits))))
+        for m in (3, 40, 70):
+            cols = 5 if m == 40 else 9
+            st = TrivialStats(acc_bits=12)
+            mac_gemm(x[:m], w[:, :cols], mult=mult, stats=st, k_tile=8)
+            assert st == ref_stats(x[:m], w[:, :cols], mult, k_tile=8, acc_bits=12)
+    assert ref.opposite > 0
+
+
+def test_acc_bits_checks():
+    mult = make_multiplier("exact", 8, True)
+    x = np.ones((2, 3), np.int64)
+    w = np.ones((3, 2), np.int64)
+    with pytest.raises(AxmacError, match="acc_bits must be in 16..64"):
+        mac_gemm(x, w, mult=mult, stats=TrivialStats(acc_bits=12))
+    with pytest.raises(AxmacError, match="acc_bits must be in 16..64"):
+        mac_gemm(x, w, mult=mult, acc_bits=65)
+    with pytest.raises(AxmacError, match="disagrees"):
+        mac_gemm(x, w, mult=mult, stats=TrivialStats(acc_bits=32), acc_bits=24)
+    with pytest.raises(ValueError, match="cannot add"):
+        TrivialStats(acc_bits=24).__iadd__(TrivialStats())
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, acc_bits=20), x @ w)

@@ -1,0 +1,295 @@
+"""The numba kernel family of the table and fallback paths: one loop nest, compile-time switches.
+
+Every kernel adds products ``P`` from a *row source* into accumulators, for rows ``m`` of the
+activation patterns ``xi``. :func:`kernel` builds (and numba caches) one specialisation per
+``(layout, stats)``:
+
+``layout``
+    ``"rows"``   ``N >= SMALL_N``: for each K-block and block of output columns, each thread
+    gathers its private ``L[kk, a, :] = T[a, wi[k0 + kk, cols]]`` (L2-sized), then for each row
+    ``m`` adds the contiguous rows ``L[kk, xi[m, k]]`` into the accumulator row (SIMD);
+    rows of ``T`` that are all zero (``zrow``) are skipped (a ReLU'd activation's zeros).
+    ``"given"``  the same with the rows supplied by the caller (the fallback path: ``lrows`` and
+    per-``(m, kk)`` row indices), one K-block and one column block per call.
+    ``"narrow"`` ``N < SMALL_N``: the gathered block transposed, ``L[kk, n, a]``, and the sum
+    over ``k`` innermost, one scalar partial sum per ``(m, n)`` (AVX gathers).
+    ``"direct"`` few rows: ``T[xi[m, k], wi[k, n]]`` gathered per product, no ``L``.
+``stats``
+    ``False``: ``acc += sum P`` only (``acc`` int32 for the table layouts: the caller keeps
+    every sum of one call below ``2**31``; int64 for ``"given"``).
+    ``True``: the products enter each accumulation chain's partial sum ``s`` in ``k`` order
+    (``chain``, int32 when the caller has bounded every partial sum below ``2**31``, else int64;
+    ``blocks[b] = (k0, k1, first, last)``: a chain starts with ``s = 0`` at a ``first`` block and
+    is added to ``acc`` (int64) after a ``last`` one). Per product the kernel counts case (e),
+    :func:`~axmac.golden.bypass.opposite_case_sum` of the addends ``p, s`` and their sum as the
+    chain holds it; per chain end, :func:`~axmac.golden.bypass.acc_zero` of the final ``s``
+    (``counts[part] = (opposite, chains ending at 0)``), and per ``(m, k)`` the histogram of the
+    row indices (``hist``). Case (d), (a) and (b) follow from these (see ``counting``).
+
+All layouts split rows into ``nparts`` contiguous parts, one per thread: one fork/join per call.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..bypass import acc_zero, opposite_case_sum
+
+#: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
+#: on a busy machine).
+PARALLEL_MIN_WORK = 1 << 22
+LAYOUTS = ("rows", "given", "narrow", "direct")
+
+
+class threads:
+    """Context manager running numba kernels on at most ``max_parts`` threads, and on one for
+    small work (no fork/join: on a busy machine one costs milliseconds)."""
+
+    def __init__(self, work: int, max_parts: int):
+        self.n = max(1, min(numba.get_num_threads(), max_parts)) if work >= PARALLEL_MIN_WORK else 1
+
+    def __enter__(self) -> int:
+        self.saved = numba.get_num_threads()
+        numba.set_num_threads(self.n)
+        return self.n
+
+    def __exit__(self, *exc) -> None:
+        numba.set_num_threads(self.saved)
+
+
+# ------------------------------------------------------------------------------------------
+# shared pieces (inlined into every specialisation)
+# ------------------------------------------------------------------------------------------
+@njit(inline="always")
+def _kbmax(blocks):  # pragma: no cover - numba
+    kb = 0
+    for b in range(blocks.shape[0]):
+        kb = max(kb, blocks[b, 1] - blocks[b, 0])
+    return kb
+
+
+@njit(inline="always")
+def _add_rows(out, lrows, idx, c):  # pragma: no cover - numba
+    """``out += sum_q lrows[idx[q]]`` for ``q < c`` (four rows per pass over ``out``)."""
+    wn = out.shape[0]
+    q = 0
+    while q + 4 <= c:
+        r0, r1, r2, r3 = lrows[idx[q]], lrows[idx[q + 1]], lrows[idx[q + 2]], lrows[idx[q + 3]]
+        for j in range(wn):
+            out[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
+        q += 4
+    while q < c:
+        r0 = lrows[idx[q]]
+        for j in range(wn):
+            out[j] += r0[j]
+        q += 1
+
+
+@njit(inline="always")
+def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
+    """Chain walk: for ``q < c``, ``s += lrows[idx[q]]`` element-wise, counting case (e) per
+    element in ``ret``. Sums are stored before they are tested: ``s`` holds them modulo its
+    dtype, as the accumulator does (the caller keeps ``acc_bits <= 32`` or ``|s| < 2**31`` for
+    int32 chains)."""
+    wn = s.shape[0]
+    q = 0
+    while q + 2 <= c:
+        r0, r1 = lrows[idx[q]], lrows[idx[q + 1]]
+        for j in range(wn):
+            s0 = s[j]
+            p = r0[j]
+            s[j] = s0 + p
+            s1 = s[j]
+            e = opposite_case_sum(p, s0, s1, mask)
+            p = r1[j]
+            s[j] = s1 + p
+            ret[j] += e + opposite_case_sum(p, s1, s[j], mask)
+        q += 2
+    if q < c:
+        r0 = lrows[idx[q]]
+        for j in range(wn):
+            s0 = s[j]
+            p = r0[j]
+            s[j] = s0 + p
+            ret[j] += opposite_case_sum(p, s0, s[j], mask)
+
+
+@njit(inline="always")
+def _end_chains(s, out, mask):  # pragma: no cover - numba
+    """``out += s``; returns how many of the ``s`` read 0 in the accumulator."""
+    z = 0
+    for j in range(s.shape[0]):
+        out[j] += s[j]
+        z += acc_zero(s[j], mask)
+    return z
+
+
+# ------------------------------------------------------------------------------------------
+# the family
+# ------------------------------------------------------------------------------------------
+_CACHE: dict = {}
+
+
+def kernel(layout: str, stats: bool):
+    """The numba kernel of ``layout`` (see the module docstring), with or without statistics."""
+    key = (layout, bool(stats))
+    if key not in _CACHE:
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown kernel layout {layout!r}")
+        _CACHE[key] = _make(layout, bool(stats))
+    return _CACHE[key]
+
+
+def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, flags are constants
+    ROWS = layout == "rows"
+    if layout in ("rows", "given"):
+
+        @njit(parallel=True, cache=True)
+        def rows_kernel(xi, wi, src, zrow, blocks, nb, n_first, nparts, mask,  # pragma: no cover
+                        acc, chain, hist, counts):
+            """``"rows"``: ``src`` is the table ``T`` and ``wi`` the weight patterns; ``"given"``:
+            ``src`` holds the product rows, ``xi[m, kk]`` indexes them (``wi`` unused) and
+            ``n_first`` is the first output column of ``src``'s columns."""
+            m_total = xi.shape[0]
+            n_total = wi.shape[1] if ROWS else n_first + src.shape[1]
+            na = src.shape[0]
+            kbm = _kbmax(blocks)
+            for part in prange(nparts):
+                r0 = part * m_total // nparts
+                r1 = (part + 1) * m_total // nparts
+                lblk = np.empty((kbm * na if ROWS else 1, nb), src.dtype)
+                lrows = lblk if ROWS else src
+                idx = np.empty(kbm, np.int64)
+                zf = np.empty(kbm * na if ROWS else 1, np.bool_)
+                ret = np.zeros(nb, np.int32)
+                n_ret = 0
+                n_zero = 0
+                for n0 in range(n_first, n_total, nb):
+                    wn = min(nb, n_total - n0)
+                    for b in range(blocks.shape[0]):
+                        k0 = blocks[b, 0]
+                        kb = blocks[b, 1] - k0
+                        if ROWS:
+                            for kk in range(kb):
+                                for a in range(na):
+                                    zf[kk * na + a] = zrow[a]
+                                    row = lblk[kk * na + a]
+                                    for j in range(wn):
+                                        row[j] = src[a, wi[k0 + kk, n0 + j]]
+                        for m in range(r0, r1):
+                            c = 0
+                            for kk in range(kb):
+                                a = xi[m, k0 + kk]
+                                r = kk * na + a if ROWS else a
+                                idx[c] = r
+                                if ROWS:
+                                    c += not zf[r]
+                                else:
+                                    c += not zrow[r]
+                                if STATS and n0 == n_first:
+                                    hist[part, k0 * na + r if ROWS else r] += 1
+                            if STATS:
+                                s = chain[m, n0:n0 + wn]
+                                if blocks[b, 2]:
+                                    s[:] = 0
+                                _walk_rows(s, lrows[:, :wn] if ROWS else lrows, idx, c, mask, ret)
+                                if blocks[b, 3]:
+                                    n_zero += _end_chains(s, acc[m, n0:n0 + wn], mask)
+                            else:
+                                _add_rows(acc[m, n0:n0 + wn], lrows[:, :wn] if ROWS else lrows, idx, c)
+                        if STATS:  # int32 lane counters: at most rows x kb events between flushes
+                            for j in range(wn):
+                                n_ret += ret[j]
+                                ret[j] = 0
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return rows_kernel
+
+    if layout == "narrow":
+
+        @njit(parallel=True, cache=True)
+        def narrow_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover
+            """``"narrow"``: ``chain`` is touched only between the blocks of one chain."""
+            m_total = xi.shape[0]
+            n_total = wi.shape[1]
+            na = table.shape[0]
+            kbm = _kbmax(blocks)
+            for part in prange(nparts):
+                r0 = part * m_total // nparts
+                r1 = (part + 1) * m_total // nparts
+                lblk = np.empty((kbm, n_total, na), table.dtype)
+                n_ret = 0
+                n_zero = 0
+                for b in range(blocks.shape[0]):
+                    k0 = blocks[b, 0]
+                    kb = blocks[b, 1] - k0
+                    for kk in range(kb):
+                        for j in range(n_total):
+                            col = wi[k0 + kk, j]
+                            for a in range(na):
+                                lblk[kk, j, a] = table[a, col]
+                    for m in range(r0, r1):
+                        xr = xi[m, k0:k0 + kb]
+                        if not STATS:
+                            for j in range(n_total):
+                                t = 0
+                                for kk in range(kb):
+                                    t += lblk[kk, j, xr[kk]]
+                                acc[m, j] += t
+                            continue
+                        for kk in range(kb):
+                            hist[part, (k0 + kk) * na + xr[kk]] += 1
+                        sr = chain[m]
+                        for j in range(n_total):
+                            if blocks[b, 2]:
+                                sr[j] = 0
+                            for kk in range(kb):
+                                s0 = sr[j]
+                                p = lblk[kk, j, xr[kk]]
+                                sr[j] = s0 + p
+                                n_ret += opposite_case_sum(p, s0, sr[j], mask)
+                        if blocks[b, 3]:
+                            n_zero += _end_chains(sr[:n_total], acc[m], mask)
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return narrow_kernel
+
+    @njit(parallel=True, cache=True)
+    def direct_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover
+        """``"direct"``: ``acc[m, n] += sum_k table[xi[m, k], wi[k, n]]``; ``chain`` holds one
+        row of partial sums per part."""
+        m_total = xi.shape[0]
+        n_total = wi.shape[1]
+        na = table.shape[0]
+        for part in prange(nparts):
+            r0 = part * m_total // nparts
+            r1 = (part + 1) * m_total // nparts
+            n_ret = 0
+            n_zero = 0
+            s = chain[part if STATS else 0]
+            for m in range(r0, r1):
+                for b in range(blocks.shape[0]):
+                    if STATS and blocks[b, 2]:
+                        s[:] = 0
+                    for k in range(blocks[b, 0], blocks[b, 1]):
+                        row = table[xi[m, k]]
+                        if not STATS:
+                            for n in range(n_total):
+                                acc[m, n] += row[wi[k, n]]
+                            continue
+                        hist[part, k * na + xi[m, k]] += 1
+                        for n in range(n_total):
+                            s0 = s[n]
+                            p = row[wi[k, n]]
+                            s[n] = s0 + p
+                            n_ret += opposite_case_sum(p, s0, s[n], mask)
+                    if STATS and blocks[b, 3]:
+                        n_zero += _end_chains(s, acc[m], mask)
+            counts[part, 0] += n_ret
+            counts[part, 1] += n_zero
+
+    return direct_kernel
