@@ -16,7 +16,18 @@ then the :class:`~axmac.ir.OutputStage`:
   arithmetic of onnxruntime's ``MlasRequantizeOutput`` and of the ONNX ``QuantizeLinear`` spec;
 * ``dequant``: ``y = f32(acc) * s`` (then ``max(y, 0)`` when ``relu``).
 
-Every other node runs with ONNX semantics through :func:`axmac.golden.ops.run_op`.
+Every other node runs with ONNX semantics through :func:`axmac.golden.ops.run_op` (all the outputs
+of a multi-output op such as Split or DynamicQuantizeLinear). Among them, a float ``Conv`` /
+``Gemm`` / ``MatMul`` is a *float layer* a quantized model left unquantized: it runs in float32
+(:mod:`axmac.golden.ops.float_mac`), takes no multiplier and is listed in
+``Report.float_layers`` with its MAC count, apart from the array's layers.
+
+A MAC layer with run-time parameters (``runtime_inputs``, e.g. a weight given as a graph input or
+a zero point computed by DynamicQuantizeLinear: :class:`axmac.onnx_import.runtime.RuntimeMacLayer`)
+is bound to this batch's values by its own ``bind(values)`` (the importer's conversion, rerun on
+them), then runs like any other, with any multiplier; its operand format is fixed at import, so
+the multiplier does not change from batch to batch. Graph inputs such a layer reads as
+parameters (weights, scales, zero points) are not split into batches.
 
 Bias correction (Kim et al., seed 003): a multiplier with mean relative error ``E[(P - ab)/ab]
 = bias`` scales products by ``(1 + bias)`` on average, so with ``bias_correction=True`` the layer
@@ -42,102 +53,73 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AxmacError
 from .bypass import Bypass
 from .multipliers import make_multiplier
-from .ops import run_op
+from .ops import FLOAT_MAC_OPS, n_outputs, run_op
+from .report import FloatLayerReport, LayerReport, Report
 from .stats import TrivialStats
+
+__all__ = ["BATCH_BUDGET", "MAX_BATCH", "FloatLayerReport", "LayerReport", "Report", "auto_batch_size", "check_graph",
+           "check_inputs", "layer_multipliers", "output_stage", "run_network"]
 
 F32 = np.float32
 NO_BYPASS = Bypass()
 
 
 @dataclass
-class LayerReport:
-    """What one MAC layer did: its multiplier, MAC count and trivial-computation statistics."""
-
-    name: str
-    kind: str
-    source: str
-    multiplier: str
-    operand: str
-    macs: int = 0
-    stats: TrivialStats | None = None
-    #: factor applied to the output scale by bias correction (1.0 = none)
-    correction: float = 1.0
-
-    def to_dict(self) -> dict:
-        d = {"name": self.name, "kind": self.kind, "source": self.source, "multiplier": self.multiplier,
-             "operand": self.operand, "macs": int(self.macs), "correction": float(self.correction)}
-        if self.stats is not None:
-            d["stats"] = self.stats.to_dict()
-            d["fractions"] = self.stats.fractions()
-        return d
-
-
-@dataclass
-class Report:
-    """Result of :func:`run_network` besides the outputs."""
-
-    layers: list[LayerReport] = field(default_factory=list)
-    samples: int = 0
-    seconds: float = 0.0
-    bypass: str = "none"
-    #: with ``trace=True``: every tensor the network computed (graph inputs included), and for
-    #: each MAC layer ``"<y>::acc"``, its int64 accumulators (bias added, before the output stage)
-    tensors: dict = field(default_factory=dict)
-
-    @property
-    def macs(self) -> int:
-        return sum(layer.macs for layer in self.layers)
-
-    @property
-    def total(self) -> TrivialStats | None:
-        """Sum of the per-layer statistics (``None`` when not collected)."""
-        if not self.layers or self.layers[0].stats is None:
-            return None
-        t = TrivialStats()
-        for layer in self.layers:
-            t += layer.stats
-        return t
-
-    @property
-    def macs_per_second(self) -> float:
-        return self.macs / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        total = self.total
-        d = {"samples": self.samples, "macs": self.macs, "seconds": self.seconds,
-             "macs_per_second": self.macs_per_second, "bypass": self.bypass,
-             "layers": [layer.to_dict() for layer in self.layers]}
-        if total is not None:
-            d["total"] = {"stats": total.to_dict(), "fractions": total.fractions()}
-        return d
-
-
-@dataclass
 class _Prepared:
-    """A MAC layer ready to run: multiplier, centered weights, scale (bias correction applied)."""
+    """A MAC layer ready to run: multiplier, centered weights, scale (bias correction applied).
+
+    For a layer with run-time parameters, :meth:`bind` refreshes ``layer`` / ``w`` / ``bias`` /
+    ``scale`` from the values of its ``runtime_inputs`` (once per distinct set of arrays).
+    """
 
     layer: object
     mult: object
-    w: np.ndarray
-    bias: np.ndarray | None
-    scale: np.ndarray | None
     report: LayerReport
+    correction: float = 1.0
+    w: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    bound_to: tuple | None = None
+
+    def set_layer(self, layer) -> None:
+        self.layer = layer
+        self.w = _centered_weight(layer)
+        self.bias = None if layer.bias is None else np.asarray(layer.bias, dtype=np.int64)
+        scale = None if layer.output.scale is None else np.asarray(layer.output.scale, dtype=F32)
+        if self.correction != 1.0 and scale is not None:
+            scale = (scale.astype(np.float64) * self.correction).astype(F32)
+        self.scale = scale
+
+    def bind(self, template, values: Mapping[str, np.ndarray]) -> None:
+        names = tuple(getattr(template, "runtime_inputs", ()))
+        if not names:
+            return
+        key = tuple(id(values[n]) for n in names)
+        if key != self.bound_to:
+            self.set_layer(template.bind({n: values[n] for n in names}))
+            self.bound_to = key
 
 
 def layer_multipliers(net, multiplier: str = "exact", layers: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{layer name: spec}`` for every MAC layer: ``layers[name]`` or the default ``multiplier``.
 
-    Raises :class:`AxmacError` when ``layers`` names a layer the network does not have.
+    Raises :class:`AxmacError` when ``layers`` names a layer the network does not have, or a
+    float layer (which runs in float32 and takes no multiplier).
     """
     names = [layer.name for layer in net.mac_layers]
+    floats = {n.name for n in float_layers(net)}
     layers = dict(layers or {})
+    float_named = [k for k in layers if k in floats and k not in names]
+    if float_named:
+        raise AxmacError(f"layer map names {float_named[0]!r}, a float layer the model leaves unquantized: it runs in "
+                         "float32 and takes no multiplier (quantize it at import to map it to the array)")
     unknown = [k for k in layers if k not in names]
     if unknown:
         raise AxmacError(f"layer map names unknown layer {unknown[0]!r} (layers: {', '.join(names)})")
@@ -145,6 +127,14 @@ def layer_multipliers(net, multiplier: str = "exact", layers: Mapping[str, str] 
         if not isinstance(v, str):
             raise AxmacError(f"layer map: the multiplier of {k!r} must be a spec string, not {v!r}")
     return {n: layers.get(n, multiplier) for n in names}
+
+
+def float_layers(net) -> list:
+    """The float Conv / Gemm / MatMul nodes of ``net`` (not MAC layers: they run in float32)."""
+    from ..ir import MacLayer
+
+    return [n for n in net.nodes if not isinstance(n, MacLayer) and n.domain in ("", "ai.onnx")
+            and n.op_type in FLOAT_MAC_OPS]
 
 
 def _centered_weight(layer) -> np.ndarray:
@@ -168,16 +158,15 @@ def _prepare(net, specs, bias_correction, stats) -> list[_Prepared]:
         if key not in cache:
             cache[key] = make_multiplier(spec, layer.operand.bits, layer.operand.signed)
         mult = cache[key]
-        scale = None if layer.output.scale is None else np.asarray(layer.output.scale, dtype=F32)
         correction = 1.0
         if bias_correction and not mult.is_exact and layer.output.kind != "int32":
-            bias = float(error_metrics(mult)["bias"])
-            correction = 1.0 / (1.0 + bias)
-            scale = (scale.astype(np.float64) * correction).astype(F32)
+            correction = 1.0 / (1.0 + float(error_metrics(mult)["bias"]))
         rep = LayerReport(layer.name, layer.kind, layer.source, mult.spec, str(layer.operand),
                           stats=TrivialStats() if stats else None, correction=correction)
-        bias_v = None if layer.bias is None else np.asarray(layer.bias, dtype=np.int64)
-        out.append(_Prepared(layer, mult, _centered_weight(layer), bias_v, scale, rep))
+        p = _Prepared(layer, mult, rep, correction)
+        if not getattr(layer, "runtime_inputs", ()):
+            p.set_layer(layer)
+        out.append(p)
     return out
 
 
@@ -247,8 +236,16 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | 
     return output_stage(acc, layer.output, p.scale, axis)
 
 
+def parameter_inputs(net) -> set[str]:
+    """Graph inputs that MAC layers read as run-time parameters (weights, scales, zero points):
+    whole tensors, never split into batches."""
+    names = {t.name for t in net.inputs}
+    return {r for layer in net.mac_layers for r in getattr(layer, "runtime_inputs", ()) if r in names}
+
+
 def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
-    """Check names, dtypes and shapes (all but the batch axis) of the inputs; return them and the batch size."""
+    """Check names, dtypes and shapes (all but the batch axis) of the inputs; return them and the
+    batch size (of the batched inputs: all but :func:`parameter_inputs`, whose shapes must match whole)."""
     if not isinstance(inputs, Mapping):
         raise AxmacError("inputs must be a mapping {input name: array}")
     names = [t.name for t in net.inputs]
@@ -258,6 +255,7 @@ def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.nd
     extra = [n for n in inputs if n not in names]
     if extra:
         raise AxmacError(f"unknown input {extra[0]!r} (the model's inputs: {', '.join(names)})")
+    params = parameter_inputs(net)
     out = {}
     batch = None
     for t in net.inputs:
@@ -265,10 +263,13 @@ def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.nd
         if a.dtype != np.dtype(t.dtype):
             raise AxmacError(f"input {t.name!r} has dtype {a.dtype}, the model expects {np.dtype(t.dtype)}")
         want = tuple(t.shape)
-        if want and (a.ndim != len(want) or tuple(a.shape[1:]) != want[1:]):
+        if t.name in params:
+            if want and a.shape != want:
+                raise AxmacError(f"input {t.name!r} has shape {a.shape}, the model expects {want}")
+        elif want and (a.ndim != len(want) or tuple(a.shape[1:]) != want[1:]):
             raise AxmacError(f"input {t.name!r} has shape {a.shape}, the model expects "
                              f"({'N' if len(want) else ''}{''.join(f', {d}' for d in want[1:])})")
-        if a.ndim:
+        elif a.ndim:
             if batch is not None and a.shape[0] != batch:
                 raise AxmacError(f"inputs disagree on the batch size: {batch} and {a.shape[0]} ({t.name!r})")
             batch = a.shape[0]
@@ -326,22 +327,31 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     t0 = time.perf_counter()
     prepared = _prepare(net, specs, bias_correction, stats)
     by_node = {id(p.layer): p for p in prepared}
+    floats = {id(n): FloatLayerReport(n.name, n.op_type) for n in float_layers(net)}
     chunks: dict[str, list[np.ndarray]] = {t.name: [] for t in net.outputs}
     traced: dict[str, list[np.ndarray]] = {}
-    batched = all(a.ndim >= 1 for a in feeds.values()) and n > batch_size
+    params = parameter_inputs(net)
+    batched = all(a.ndim >= 1 for k, a in feeds.items() if k not in params) and n > batch_size
     steps = range(0, n, batch_size) if batched else [0]
     for s0 in steps:
         values = dict(net.constants)
         for name, a in feeds.items():
-            values[name] = a[s0:s0 + batch_size] if batched else a
+            values[name] = a[s0:s0 + batch_size] if batched and name not in params else a
         accs = {} if trace else None
         for node in net.nodes:
             p = by_node.get(id(node))
             if p is not None:
+                p.bind(node, values)
                 values[node.y] = _run_mac(p, values[node.x], bypass, k_tile, accs)
                 continue
             args = [values[i] if i else None for i in node.inputs]
-            values[node.outputs[0]] = _node_result(node, args, net)
+            res = _node_result(node, args, net)
+            outs = node.outputs[:n_outputs(node.op_type, node.domain, len(node.outputs))]
+            for o, v in zip(outs, res if isinstance(res, tuple) else (res,), strict=True):
+                if o:
+                    values[o] = v
+            if id(node) in floats:
+                floats[id(node)].macs += _float_macs(node, args, values[node.outputs[0]])
         for t in net.outputs:
             chunks[t.name].append(values[t.name])
         if trace:
@@ -352,8 +362,20 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
             progress(min(batch_size, n - s0) if batched else n)
     outputs = {k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in chunks.items()}
     report = Report([p.report for p in prepared], samples=n, seconds=time.perf_counter() - t0, bypass=str(bypass),
-                    tensors={k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in traced.items()})
+                    tensors={k: (np.concatenate(v) if len(v) > 1 else v[0]) for k, v in traced.items()},
+                    float_layers=list(floats.values()))
     return outputs, report
+
+
+def _float_macs(node, args: list, y: np.ndarray) -> int:
+    """Multiply-accumulates of a float Conv / Gemm / MatMul that produced ``y``: outputs times the
+    products summed into each (``C/group * prod(kernel)``, or the inner dimension K)."""
+    a, w = args[0], args[1]
+    if node.op_type == "Conv":
+        return int(y.size) * int(np.prod(w.shape[1:], dtype=np.int64))
+    if node.op_type == "Gemm":
+        return int(y.size) * int(a.shape[0] if node.attrs.get("transA", 0) else a.shape[-1])
+    return int(y.size) * int(a.shape[-1])
 
 
 #: activation memory one batch may use (bytes), see :func:`auto_batch_size`
@@ -381,18 +403,20 @@ def auto_batch_size(net) -> int:
 
 
 def check_graph(net) -> None:
-    """Every tensor a node reads is a graph input, a constant or an earlier node's first output,
-    and every graph output is produced (the engine keeps only the first output of a node)."""
+    """Every tensor a node reads is a graph input, a constant or an output an earlier node computes,
+    and every graph output is produced (the engine computes :func:`~axmac.golden.ops.n_outputs`
+    of a node's outputs: all of Split's and DynamicQuantizeLinear's, the first one of others)."""
     from ..ir import MacLayer
 
     known = {t.name for t in net.inputs} | set(net.constants)
     for node in net.nodes:
         mac = isinstance(node, MacLayer)
-        for r in [node.x] if mac else [i for i in node.inputs if i]:
+        reads = [node.x, *getattr(node, "runtime_inputs", ())] if mac else [i for i in node.inputs if i]
+        for r in reads:
             if r not in known:
                 raise AxmacError(f"node {node.name!r} reads {r!r}, which no earlier node produces "
-                                 "(only the first output of a node is computed)")
-        known.add(node.y if mac else node.outputs[0])
+                                 "(of Dropout's, MaxPool's... outputs only the first one is computed)")
+        known.update([node.y] if mac else node.outputs[:n_outputs(node.op_type, node.domain, len(node.outputs))])
     missing = [t.name for t in net.outputs if t.name not in known]
     if missing:
         raise AxmacError(f"graph output {missing[0]!r} is not produced by any node")
@@ -400,6 +424,7 @@ def check_graph(net) -> None:
 
 def _node_result(node, args, net):
     try:
-        return run_op(node.op_type, args, node.attrs, node.domain, opset=getattr(net, "opset", 0))
+        return run_op(node.op_type, args, node.attrs, node.domain, opset=getattr(net, "opset", 0),
+                      n_out=len(node.outputs))
     except AxmacError as e:
         raise AxmacError(f"node {node.name!r}: {e}") from None

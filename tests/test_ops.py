@@ -1,15 +1,18 @@
-"""golden/ops.py against onnx's reference evaluator (and onnxruntime for pooling in ceil mode).
+"""golden/ops/ against onnx's reference evaluator, and onnxruntime where axmac reproduces it.
 
 Each case builds a one-node ONNX model, runs it with ``onnx.reference.ReferenceEvaluator`` and
 compares with :func:`axmac.golden.ops.run_op`: integer results exactly, float results to a few
-float32 ulps (summation order differs).
+float32 ulps (summation order differs). The kernels that reproduce onnxruntime's float32
+arithmetic (Sigmoid, Tanh, pooling, BatchNormalization, DynamicQuantizeLinear, the com.microsoft
+ops of QOperator models) are also compared with onnxruntime bit for bit (float kernels, exact on
+any CPU), and the com.microsoft ones with their mathematical definition (one LSB).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from axmac.errors import AxmacError
@@ -366,8 +369,8 @@ def test_qlinear_unary_bitexact_with_onnxruntime(dtype):
 # -- errors ---------------------------------------------------------------------------------------
 
 def test_unsupported_op_and_attribute():
-    with pytest.raises(AxmacError, match="unsupported operator Erf"):
-        run_op("Erf", [f32(2)], {})
+    with pytest.raises(AxmacError, match="unsupported operator NonMaxSuppression"):
+        run_op("NonMaxSuppression", [f32(2)], {})
     with pytest.raises(AxmacError, match="unsupported operator com.microsoft.QGemm"):
         run_op("QGemm", [f32(2)], {}, domain="com.microsoft")
     with pytest.raises(AxmacError, match="unsupported operator com.microsoft.Relu"):
@@ -383,3 +386,187 @@ def test_unsupported_op_and_attribute():
                {"coordinate_transformation_mode": "tf_crop_and_resize"})
     with pytest.raises(AxmacError, match="cannot reshape"):
         run_op("Reshape", [f32(2, 3), np.array([4, 2], np.int64)], {})
+
+
+# -- more element-wise, reductions, shape computations ---------------------------------------------
+
+def check_all(op, inputs, attrs=None, opset=19, n_out=1, rtol=2e-6):
+    """Like :func:`check` for every output of a (multi-output) op."""
+    attrs = attrs or {}
+    model, feeds = one_node(op, inputs, attrs, opset, n_out=n_out)
+    want = ReferenceEvaluator(model).run(None, feeds)
+    got = run_op(op, list(inputs), attrs, opset=opset, n_out=n_out)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, w.shape, g.dtype, w.dtype)
+        if np.issubdtype(w.dtype, np.floating):
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(g, w)
+
+
+def test_unary_math():
+    x = f32(3, 4, 5)
+    pos = np.abs(x) + np.float32(0.1)
+    for op in ("Neg", "Abs", "Exp", "Floor", "Ceil", "Erf"):
+        check(op, [x])
+    for op in ("Log", "Sqrt", "Reciprocal"):
+        check(op, [pos])
+    check("Neg", [i8(4, 5)])
+    check("Abs", [i8(4, 5)])
+    check("Pow", [pos, np.float32(1.7)])
+    check("Pow", [x, np.array([2.0, 3.0, 1.0, 0.0, -1.0], np.float32)], rtol=1e-5)
+
+
+def test_variadic_and_comparisons():
+    a, b, c = f32(2, 3, 4), f32(3, 1), f32(4)
+    for op in ("Min", "Max", "Sum", "Mean"):
+        check(op, [a, b, c])
+        check(op, [a])
+    check("Max", [i8(3, 4), i8(4)])
+    for op in ("Equal", "Less", "Greater"):
+        check(op, [np.rint(a), np.rint(c)])
+    check("Not", [a > 0])
+    check("Where", [a > 0, a, b])
+    check("Where", [np.array([True, False, True, False]), i8(3, 4), np.int8(-1)])
+
+
+@pytest.mark.parametrize("op", ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum"])
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reductions(op, keepdims):
+    x = f32(2, 3, 4, 5)
+    check(op, [x, np.array([2, 3], np.int64)], {"keepdims": keepdims}, opset=18)
+    check(op, [x, np.array([-3], np.int64)], {"keepdims": keepdims}, opset=18)
+    check(op, [x], {"keepdims": keepdims}, opset=18)  # all axes
+    check(op, [x], {"axes": [1], "keepdims": keepdims}, opset=13)  # attribute before opset 18
+    check(op, [x, np.zeros(0, np.int64)], {"noop_with_empty_axes": 1}, opset=18)
+
+
+def test_shape_computations():
+    x = f32(2, 3, 4, 5)
+    check("Shape", [x])
+    check("Shape", [x], {"start": 1, "end": -1})
+    check("Size", [x])
+    check("Gather", [x, np.array([0, -1], np.int64)], {"axis": 1})
+    check("Gather", [np.arange(5, dtype=np.int64), np.array(-2, np.int64)])
+    check("Slice", [x, np.array([1, 0], np.int64), np.array([3, 2**62], np.int64), np.array([1, 3], np.int64)])
+    check("Slice", [x, np.array([-1], np.int64), np.array([-(2**62)], np.int64), np.array([2], np.int64),
+                    np.array([-1], np.int64)])
+    model, feeds = one_node("ConstantOfShape", [np.array([2, 3], np.int64)],
+                            {"value": numpy_helper.from_array(np.array([1.5], np.float32))})
+    np.testing.assert_array_equal(run_op("ConstantOfShape", [np.array([2, 3], np.int64)],
+                                         {"value": np.array([1.5], np.float32)}),
+                                  ReferenceEvaluator(model).run(None, feeds)[0])
+    check("ConstantOfShape", [np.array([4], np.int64)])
+    check("Expand", [f32(3, 1), np.array([2, 1, 4], np.int64)])
+    check("Range", [np.int64(2), np.int64(11), np.int64(3)])
+    check("Range", [np.float32(1), np.float32(-1), np.float32(-0.5)])
+
+
+def test_split_outputs():
+    x = f32(2, 7, 3)
+    check_all("Split", [x, np.array([2, 5], np.int64)], {"axis": 1}, n_out=2)
+    check_all("Split", [x], {"axis": 1, "num_outputs": 3}, opset=18, n_out=3)  # 3, 3, 1
+    check_all("Split", [x], {"axis": 1, "split": [1, 6]}, opset=11, n_out=2)
+    check_all("Split", [f32(6, 2)], {}, opset=13, n_out=3)  # equal parts
+
+
+# -- BatchNormalization, DynamicQuantizeLinear, float MAC layers: as onnxruntime computes them ------
+
+def _bn_inputs(c):
+    return [RNG.uniform(0.5, 2, c).astype(np.float32), f32(c, scale=0.5), f32(c, scale=0.5),
+            RNG.uniform(0.1, 3, c).astype(np.float32)]
+
+
+@pytest.mark.parametrize("shape", [(4, 7, 9, 11), (5, 6), (2, 3, 10)])
+def test_batch_normalization_bitexact_with_onnxruntime(shape):
+    x = _dequantized(*shape) * np.float32(7)
+    ins = [x, *_bn_inputs(shape[1])]
+    check("BatchNormalization", ins, {"epsilon": 1e-3}, opset=15, rtol=1e-5)
+    np.testing.assert_array_equal(run_op("BatchNormalization", ins, {"epsilon": 1e-3}),
+                                  _ort("BatchNormalization", ins, {"epsilon": 1e-3}, opset=15))
+    with pytest.raises(AxmacError, match="training_mode"):
+        run_op("BatchNormalization", ins, {"training_mode": 1})
+
+
+@pytest.mark.parametrize("center,spread", [(0.0, 1.0), (3.0, 0.5), (-2.0, 4.0), (0.0, 0.0), (5.0, 0.0)])
+def test_dynamic_quantize_linear(center, spread):
+    """onnxruntime agrees bit for bit with the kernel (y, scale, zero point), and so does
+    onnx.reference but on an all-zero tensor (its scale is then 0 / 255, onnxruntime's 1)."""
+    x = (f32(3, 50, scale=spread) + np.float32(center)).astype(np.float32)
+    if x.any():
+        check_all("DynamicQuantizeLinear", [x], n_out=3, rtol=0)
+    model, feeds = one_node("DynamicQuantizeLinear", [x], {}, 19, n_out=3)
+    outs = [helper.make_tensor_value_info(n, t, None) for n, t in
+            (("y0", TensorProto.UINT8), ("y1", TensorProto.FLOAT), ("y2", TensorProto.UINT8))]
+    del model.graph.output[:]
+    model.graph.output.extend(outs)
+    for got, want in zip(run_op("DynamicQuantizeLinear", [x], n_out=3), _session(model).run(None, feeds), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("attrs,wshape", [
+    ({"pads": [1, 1, 1, 1], "strides": [2, 1]}, (6, 4, 3, 3)),
+    ({"group": 2, "dilations": [2, 1], "pads": [2, 0, 1, 1]}, (6, 2, 3, 2)),
+    ({"group": 4, "auto_pad": "SAME_UPPER", "strides": [2, 2]}, (4, 1, 3, 3)),
+    ({"pads": [2, 1], "strides": [2]}, (5, 4, 3)),  # 1-D
+])
+def test_float_conv(attrs, wshape):
+    x = f32(2, 4, *((9, 8) if len(wshape) == 4 else (13,)))
+    w = f32(*wshape, scale=0.3)
+    check("Conv", [x, w, f32(wshape[0])], attrs, rtol=1e-5)
+    check("Conv", [x, w], attrs, rtol=1e-5)
+
+
+def test_float_gemm_matmul():
+    check("Gemm", [f32(4, 6), f32(5, 6), f32(5)], {"transB": 1, "alpha": 0.5, "beta": 2.0}, rtol=1e-5)
+    check("Gemm", [f32(6, 4), f32(6, 5), f32(4, 1)], {"transA": 1}, rtol=1e-5)  # a bias per row
+    check("MatMul", [f32(2, 3, 6), f32(6, 4)], rtol=1e-5)
+    check("MatMul", [f32(6), f32(2, 6, 4)], rtol=1e-5)
+
+
+# -- com.microsoft QLinearSoftmax / QLinearAveragePool ---------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("shape,axis,opset", [((40, 10), -1, 13), ((20, 7, 3), 1, 13), ((20, 4, 5), 1, 12),
+                                              ((8, 1000), 1, 13)])
+def test_qlinear_softmax_bitexact_with_onnxruntime(dtype, shape, axis, opset):
+    x = _codes(dtype, *shape)
+    zy = dtype(-128 if dtype == np.int8 else 0)
+    for xs in (0.02, 0.1731, 1.3):
+        args = [x, np.float32(xs), dtype(3), np.float32(1 / 256), zy]
+        got = run_op("QLinearSoftmax", args, {"axis": axis, "opset": opset}, domain="com.microsoft")
+        np.testing.assert_array_equal(got, _ort_ms("QLinearSoftmax", args, {"axis": axis, "opset": opset}, dtype))
+        # and within one LSB of "dequantize, softmax in float64, quantize"
+        v = (x.astype(np.float64) - 3) * np.float32(xs)
+        if opset < 13:
+            v = v.reshape(v.shape[0], -1)
+        e = np.exp(v - v.max(axis=axis, keepdims=True))
+        ref = np.clip(np.rint(e / e.sum(axis=axis, keepdims=True) * 256) + int(zy), np.iinfo(dtype).min,
+                      np.iinfo(dtype).max).reshape(x.shape)
+        assert np.abs(got.astype(int) - ref).max() <= 1
+
+
+QPOOL_CASES = [{"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+               {"kernel_shape": [2, 2], "strides": [2, 2]},
+               {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1},
+               {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
+               {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1, "count_include_pad": 1},
+               {"kernel_shape": [3, 2], "strides": [2, 1], "pads": [1, 0, 1, 1]},
+               {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "SAME_UPPER"},
+               {"kernel_shape": [3], "strides": [2], "pads": [1, 1]},
+               {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "channels_last": 1},
+               {"kernel_shape": [9, 8]}]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("attrs", QPOOL_CASES)
+def test_qlinear_average_pool_bitexact_with_onnxruntime(dtype, attrs):
+    shape = (3, 5, 11) if len(attrs["kernel_shape"]) == 1 else (3, 9, 8, 5) if attrs.get("channels_last") \
+        else (3, 5, 9, 8)
+    x = _codes(dtype, *shape)
+    for xs, xz, ys, yz in [(0.05, 3, 0.031, 5), (0.1, -7 if dtype == np.int8 else 200, 0.1, 0), (0.02, 1, 0.07, 2)]:
+        args = [x, np.float32(xs), dtype(xz), np.float32(ys), dtype(yz)]
+        np.testing.assert_array_equal(run_op("QLinearAveragePool", args, attrs, domain="com.microsoft"),
+                                      _ort_ms("QLinearAveragePool", args, attrs, dtype))

@@ -1,8 +1,11 @@
 """onnxruntime's contrib ops of QOperator models (domain ``com.microsoft``), bit for bit.
 
-QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool and
-QLinearConcat are reproduced from onnxruntime's float32 formulas (tests against onnxruntime
-itself).
+QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool,
+QLinearConcat, QLinearSoftmax and QLinearAveragePool are reproduced from onnxruntime's float32
+algorithms (tests against onnxruntime itself). QLinearSoftmax and QLinearAveragePool round
+differently from "dequantize, compute, quantize" (a table of exponentials scaled by
+``floor(1 / y_scale)``; ``round(y / y_scale + y_zero_point)`` with the zero point added before
+rounding), so only this reproduction equals onnxruntime everywhere.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 from ...errors import AxmacError
 from .activations import fma32, leaky_relu, sigmoid
 from .dtypes import F32
+from .pooling import _padded, _pool_geometry, _window_reduce
 from .quantization import dequantize_linear, quantize_linear
 
 
@@ -107,11 +111,88 @@ def qlinear_concat(y_scale, y_zero_point, *xs, axis):
     return np.concatenate(parts, axis=axis)
 
 
+def qlinear_softmax(x, x_scale, x_zero_point=None, y_scale=None, y_zero_point=None, *, axis=-1, opset=13):
+    """com.microsoft.QLinearSoftmax as onnxruntime computes it (int8 / uint8).
+
+    Over the ``D`` values of each row (the ``axis`` dim from opset 13 on; all dims from ``axis``
+    before): a 256-entry float32 table ``t[i] = exp((i - 255 + c) * x_scale)`` with
+    ``c = max(0, ln(FLT_MAX / D) - 5) / x_scale`` (float64, then rounded), indexed by
+    ``x - max(row) + 255``; ``s`` = the row's table values summed in float32 in order; then
+    ``y = sat(rhe((t * floor(1 / y_scale)) / s) + y_zero_point)``. ``x_zero_point`` cancels out.
+    """
+    import math
+
+    if x.dtype not in (np.int8, np.uint8):
+        raise AxmacError(f"QLinearSoftmax: input must be int8 or uint8, not {x.dtype}")
+    xs = float(F32(np.asarray(x_scale).reshape(())))
+    if opset < 13:
+        ax = axis % x.ndim
+        rows = x.reshape(int(np.prod(x.shape[:ax], dtype=np.int64)), -1)
+    else:
+        moved = np.moveaxis(x, axis, -1)
+        rows = moved.reshape(-1, moved.shape[-1])
+    d = rows.shape[1]
+    shift = max(0.0, math.log(float(np.finfo(F32).max) / d) - 5.0) / xs
+    table = np.array([math.exp((i - 255 + shift) * xs) for i in range(256)], np.float64).astype(F32)
+    idx = rows.astype(np.int32) - rows.max(axis=1, keepdims=True).astype(np.int32) + 255
+    vt = table[idx]
+    vsum = np.zeros(rows.shape[0], F32)
+    for j in range(d):  # float32, in order
+        vsum += vt[:, j]
+    c_y = F32(np.floor(F32(1) / F32(np.asarray(y_scale).reshape(()))))
+    zy = 0 if y_zero_point is None else int(np.asarray(y_zero_point))
+    info = np.iinfo(x.dtype)
+    q = np.clip(np.rint((vt * c_y) / vsum[:, None]).astype(np.int64) + zy, info.min, info.max).astype(x.dtype)
+    if opset < 13:
+        return q.reshape(x.shape)
+    return np.moveaxis(q.reshape(moved.shape), -1, axis)
+
+
+def qlinear_average_pool(x, x_scale, x_zero_point=None, y_scale=None, y_zero_point=None, *, kernel_shape,
+                         strides=None, pads=None, ceil_mode=0, count_include_pad=0, auto_pad="NOTSET",
+                         channels_last=0):
+    """com.microsoft.QLinearAveragePool as onnxruntime computes it (int8 / uint8, 1-D to 3-D).
+
+    Values dequantized in float32 (``x_scale * (x - x_zero_point)``), summed in float32 over each
+    window clipped to the input (row-major), divided by the window's element count (the whole
+    kernel with ``count_include_pad``), then ``y = sat(rhe(v / y_scale + y_zero_point))``. A
+    window covering the whole unpadded input is onnxruntime's QLinearGlobalAveragePool.
+    """
+    if x.dtype not in (np.int8, np.uint8):
+        raise AxmacError(f"QLinearAveragePool: input must be int8 or uint8, not {x.dtype}")
+    zx = 0 if x_zero_point is None else int(np.asarray(x_zero_point))
+    zy = np.zeros((), x.dtype) if y_zero_point is None else np.asarray(y_zero_point)
+    if channels_last:
+        x = np.moveaxis(x, -1, 1)
+    nd = len(kernel_shape)
+    out, pb, pe, strides, dil = _pool_geometry(x.shape[2:], kernel_shape, strides, pads, None, ceil_mode, auto_pad)
+    if tuple(kernel_shape) == x.shape[2:] and not any(pb) and not any(pe):
+        y = qlinear_global_average_pool(x, x_scale, x_zero_point, y_scale, zy)
+    else:
+        xf = (F32(np.asarray(x_scale).reshape(())) * (x.astype(np.int32) - zx).astype(F32)).astype(F32)
+        xp, width = _padded(xf, out, pb, pe, strides, dil, kernel_shape, 0)
+        s = _window_reduce(xp, out, strides, dil, kernel_shape, np.add, F32)
+        count = np.ones((), F32)
+        for i in range(nd):
+            m = np.zeros(sum(width[2 + i]) + x.shape[2 + i], F32)
+            m[width[2 + i][0]: width[2 + i][0] + x.shape[2 + i]] = 1
+            c = _window_reduce(m, [out[i]], [strides[i]], [dil[i]], [kernel_shape[i]], np.add)
+            count = count[..., None] * c if count.ndim else c
+        if count_include_pad:
+            count = np.full(count.shape, F32(np.prod(kernel_shape)), F32)
+        v = (s / count).astype(F32)
+        info = np.iinfo(x.dtype)
+        q = np.rint(v / F32(np.asarray(y_scale).reshape(())) + F32(zy))
+        y = np.clip(q, info.min, info.max).astype(x.dtype)
+    return np.moveaxis(y, 1, -1) if channels_last else y
+
+
 #: onnxruntime contrib ops (domain ``com.microsoft``) -> kernel
 MS_OPS = {
     "QLinearAdd": qlinear_add, "QLinearMul": qlinear_mul, "QLinearSigmoid": qlinear_sigmoid,
     "QLinearLeakyRelu": qlinear_leaky_relu, "QLinearGlobalAveragePool": qlinear_global_average_pool,
     "QLinearConcat": qlinear_concat,
+    "QLinearSoftmax": qlinear_softmax, "QLinearAveragePool": qlinear_average_pool,
 }
 
 

@@ -53,3 +53,20 @@ def dequantize_linear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, ou
     zp = 0 if x_zero_point is None else _per_axis(np.asarray(x_zero_point).astype(np.int64), x.ndim, axis)
     scale = _per_axis(np.asarray(x_scale, dtype=F32), x.ndim, axis)
     return ((x.astype(np.int64) - zp).astype(F32) * scale).astype(F32)
+
+
+def dynamic_quantize_linear(x):
+    """ONNX DynamicQuantizeLinear, float32 as onnxruntime computes it: ``(y, y_scale, y_zero_point)``.
+
+    ``lo = min(0, min(x))``, ``hi = max(0, max(x))``, ``scale = (hi - lo) / 255`` (1 when
+    ``hi == lo``), ``zp = round_half_even(clip(0 - lo / scale, 0, 255))``, then
+    ``y = saturate(round_half_even(x / scale) + zp)`` to uint8 — over the whole tensor, so the
+    result depends on everything in it (the whole batch).
+    """
+    x = np.asarray(x, F32)
+    lo = min(F32(x.min()), F32(0)) if x.size else F32(0)
+    hi = max(F32(x.max()), F32(0)) if x.size else F32(0)
+    scale = F32(1) if hi == lo else F32((hi - lo) / F32(255))
+    zp = np.rint(np.clip(F32(F32(0) - F32(lo / scale)), F32(0), F32(255))).astype(np.uint8)
+    y = np.clip(np.rint(x / scale) + F32(zp), F32(0), F32(255)).astype(np.uint8)
+    return y, np.array(scale, F32), np.array(zp, np.uint8)
