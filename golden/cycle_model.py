@@ -1,124 +1,176 @@
-"""Analytic cycle model of the R x C systolic MAC array: what the array RTL must match cycle for cycle.
+"""Analytic cycle model of the systolic array when the streams keep up (``docs/array.md``).
 
-The array has ``R`` rows and ``C`` columns of PEs. A GEMM ``Y[M, N] = X[M, K] @ W[K, N]`` is cut
-into tiles (:mod:`axmac.onnx_import.schedule`); every tile runs the same fixed sequence,
-whatever part of the array it uses (unused rows / columns hold zeros), one tile after the other,
-with **no overlap between tiles and no double buffering**. Cycle ``t`` below counts from 0 at the
-first cycle of a tile; an event "at cycle t" happens on the clock edge that ends cycle ``t``.
+"Keep up": every input stream presents its next beat in every cycle and ``o.ready`` is always
+high. Then the controller rules of ``docs/array.md`` reduce to recurrences over tiles, which
+this module evaluates exactly (``tests/test_cycle_model.py`` checks them, cycle for cycle, against
+the register-level model :mod:`axmac.golden.array` on random programs). ``R``, ``C``: array
+size; ``P = 3``: output-stage depth; ``F``: output FIFO rows; tiles ``t = 0, 1, ...`` in stream
+order; ``qp`` beat ``i`` loads the parameters of the ``i``-th ``qp_commit`` tile ``c_i``.
 
-Weight-stationary (``ws``): K along rows, N along columns, M streamed
------------------------------------------------------------------------
-Tile: ``k <= R`` rows of W, ``n <= C`` columns, all ``m`` rows of X.
+Weight-stationary (``ws``; tile ``t`` streams ``m_t`` rows)
+----------------------------------------------------------
+* weights: tile 0's ``R`` rows arrive in cycles ``0..R-1``; tile ``t``'s row ``j`` in cycle
+  ``S_{t-1} + j`` (behind the commit wave of tile ``t-1``), so they are complete at
+  ``W_t = R`` (``t = 0``), ``S_{t-1} + R`` (double buffering: loading overlaps streaming);
+* start: ``S_t = max(W_t, E_{t-1} + 1, Q_i + 1 if t = c_i)``, ``E_t`` = the cycle of its last beat;
+* beats: ``n_{t,j} = S_t + j``; a ``last`` tile's beat ``n`` leaves ``o`` in ``n + R + C + P``
+  (its result enters the FIFO then). With few FIFO rows (``F <= R + C + P``) the ``b``-th result
+  beat also waits for a credit: ``n_b >= n_{b-F} + R + C + P + 1``.
+* Closed form when parameters and credits never wait: ``S_t = R + sum_{u<t} max(m_u, R)``.
 
-1. **Weight load**, cycles ``0 .. R-1``: every column is a shift register fed from the top; on
-   load cycle ``t`` the top row takes ``W[k0 + R-1-t, n0 + c]`` and every row passes its weight one
-   row down, so after ``R`` cycles PE ``(r, c)`` holds ``W[k0 + r, n0 + c]``.
-2. **Stream**, ``M + R + C - 2`` cycles starting at cycle ``R``: with ``s = t - R``, element
-   ``X[m, k0 + r]`` enters row ``r`` from the left at ``s = m + r`` (input skew), moves one column
-   right per cycle, and reaches PE ``(r, c)`` at ``s = m + r + c``; partial sums move one row down
-   per cycle (row 0 starts from 0), so PE ``(r, c)`` adds its product at ``s = m + r + c`` and the
-   finished ``Y[m, n0 + c]`` (summed over the ``R`` rows) leaves the bottom of column ``c`` at
-   ``s = m + (R - 1) + c`` (output de-skew is the consumer's job). The last one leaves at
-   ``s = M + R + C - 3``.
+Output-stationary (``os``; tile ``t`` streams ``K_t`` beats for ``m_t`` rows)
+------------------------------------------------------------------------------
+* first beat ``f_t = max(E_{t-1} + 1, Q_i + 1 if t = c_i)`` (``E_{-1} = -1``), then one beat
+  per cycle; the last beat
+  ``E_t = max(f_t + K_t - 1, E_{t-1} + R, the first cycle with credits >= m_t)``;
+* row ``i`` leaves in ``E_t + 2R + C - i + P`` (bottom row first).
+* Closed form when parameters and credits never wait: ``E_t = E_{t-1} + max(K_t, R)``,
+  ``E_0 = max(K_0, ...) - 1``.
 
-   ``cycles_ws(M) = R + (M + R + C - 2)``
+Parameter banks (both)
+----------------------
+``Q_0 = 0``; ``Q_i = max(Q_{i-1} + 1, S_{c_{i-1}} + 1, Z_{i-2})`` where ``Z_j`` is the cycle
+the last result of block ``j`` (the tiles from ``c_j`` up to ``c_{j+1}``; block ``-1``: before
+``c_0``) enters the FIFO: the bank ``qp`` beat ``i`` overwrites is the one block ``i-2`` used.
 
-Output-stationary (``os``): M x N outputs held in the array, K streamed
---------------------------------------------------------------------------
-Tile: ``m <= R`` rows of Y, ``n <= C`` columns, all ``K``.
-
-1. **Stream**, cycles ``0 .. K + R + C - 3``: ``X[m0 + i, k]`` enters row ``i`` from the left at
-   cycle ``k + i`` and moves right; ``W[k, n0 + j]`` enters column ``j`` from the top at cycle
-   ``k + j`` and moves down; both meet in PE ``(i, j)`` at cycle ``k + i + j``, which accumulates
-   their product (accumulators cleared at the start of the tile). The last product is taken by
-   PE ``(R-1, C-1)`` at cycle ``K + R + C - 3``.
-2. **Drain**, ``R`` cycles: the accumulators of each column shift one row down per cycle and leave
-   at the bottom, bottom row first: ``Y[m0 + i, n0 + j]`` leaves at cycle
-   ``(K + R + C - 2) + (R - 1 - i)``.
-
-   ``cycles_os(K) = (K + R + C - 2) + R``
-
-Counts per GEMM with ``G`` groups: ``ws``: ``G * ceil(K/R) * ceil(N/C)`` tiles of
-``cycles_ws(M)``; ``os``: ``G * ceil(M/R) * ceil(N/C)`` tiles of ``cycles_os(K)``. Utilization is
-``useful MACs / (R * C * cycles)``, at most 1.
+A run's length is the cycle after its last result leaves. SCALE-Sim's WS model (no weight
+double buffering, fill and drain per tile) gives ``R + (M + R + C - 2)`` cycles per tile; here a
+run of tiles pays ``R`` of weight fill and ``R + C + P`` of drain once, and a tile costs
+``max(m, R)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..config import OUTPUT_STAGES, ArrayConfig
 from ..errors import AxmacError
 
-DATAFLOWS = ("ws", "os")
-
-
-def _ceil(a: int, b: int) -> int:
-    return -(-a // b)
+NEVER = -(1 << 40)
 
 
 @dataclass(frozen=True)
-class CycleModel:
-    """The cycle model of one array: ``rows`` x ``cols`` PEs and a dataflow (``ws`` or ``os``)."""
+class Timing:
+    """Cycles of a run: per tile ``starts`` (its ``cmd`` and first ``a`` beat) and ``ends`` (its
+    last beat), ``o_cycles`` (each ``o`` beat leaves), ``qp_cycles``, ``cycles`` (the cycle
+    after the last ``o`` beat)."""
 
-    rows: int
-    cols: int
-    dataflow: str = "ws"
-
-    def __post_init__(self):
-        for name, v in (("rows", self.rows), ("cols", self.cols)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise AxmacError(f"array {name} must be a positive integer, not {v!r}")
-        if self.dataflow not in DATAFLOWS:
-            raise AxmacError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {self.dataflow!r}")
-
-    # -- one tile --------------------------------------------------------------------------------------
-    @property
-    def load_cycles(self) -> int:
-        """Weight-load cycles of a ``ws`` tile (``R``); 0 for ``os``."""
-        return self.rows if self.dataflow == "ws" else 0
+    starts: np.ndarray
+    ends: np.ndarray
+    o_cycles: np.ndarray
+    qp_cycles: np.ndarray
+    cycles: int
 
     @property
-    def drain_cycles(self) -> int:
-        """Accumulator-drain cycles of an ``os`` tile (``R``); 0 for ``ws``."""
-        return self.rows if self.dataflow == "os" else 0
+    def tile_cycles(self) -> np.ndarray:
+        """Cycles from each tile's start to the next tile's (the last: to the end of the run);
+        ``starts[0] + tile_cycles.sum() == cycles``."""
+        nxt = np.append(self.starts[1:], self.cycles)
+        return nxt - self.starts
 
-    def stream_cycles(self, streamed: int) -> int:
-        """Cycles of the streaming phase: ``streamed + R + C - 2`` (``streamed`` = M for ws, K for os)."""
-        return int(streamed) + self.rows + self.cols - 2
 
-    def tile_cycles(self, m: int, k: int, n: int) -> int:
-        """Cycles of one tile covering ``m`` x ``k`` x ``n`` (``k <= R`` for ws, ``m <= R`` for os; ``n <= C``)."""
-        if self.dataflow == "ws":
-            if k > self.rows or n > self.cols:
-                raise AxmacError(f"ws tile {k}x{n} does not fit a {self.rows}x{self.cols} array")
-            return self.load_cycles + self.stream_cycles(m)
-        if m > self.rows or n > self.cols:
-            raise AxmacError(f"os tile {m}x{n} does not fit a {self.rows}x{self.cols} array")
-        return self.stream_cycles(k) + self.drain_cycles
+class _Banks:
+    """The parameter-bank recurrence: ``Q_i`` and the blocks' last FIFO entries ``Z_j``."""
 
-    def output_cycle(self, i: int, c: int, streamed: int) -> int:
-        """Tile cycle at whose end output ``(i, c)`` of a tile leaves the array.
+    def __init__(self):
+        self.q: list[int] = []
+        self.commit_starts: list[int] = []
+        self.z = {-1: NEVER}
 
-        ws: ``i`` is the output row ``m`` (of ``streamed = M``): ``R + i + (R - 1) + c``.
-        os: ``i`` is the array row (of ``streamed = K``): ``(K + R + C - 2) + (R - 1 - i)``.
-        """
-        if self.dataflow == "ws":
-            return self.rows + i + self.rows - 1 + c
-        return self.stream_cycles(streamed) + self.rows - 1 - i
+    def block(self) -> int:
+        return len(self.commit_starts) - 1
 
-    # -- one GEMM --------------------------------------------------------------------------------------
-    def gemm_tiles(self, m: int, k: int, n: int, groups: int = 1) -> int:
-        """Number of tiles of a (grouped) GEMM."""
-        if self.dataflow == "ws":
-            return groups * _ceil(k, self.rows) * _ceil(n, self.cols)
-        return groups * _ceil(m, self.rows) * _ceil(n, self.cols)
+    def qp_ready(self) -> int:
+        """``Q_i`` for the next commit ``i`` (all earlier tiles known)."""
+        i = len(self.q)
+        if i == 0:
+            qi = 0
+        else:
+            qi = max(self.q[-1] + 1, self.commit_starts[-1] + 1, self.z.get(i - 2, NEVER))
+        self.q.append(qi)
+        return qi
 
-    def gemm_cycles(self, m: int, k: int, n: int, groups: int = 1) -> int:
-        """Cycles of a (grouped) GEMM: tiles x cycles per tile (every tile of a GEMM has the same length)."""
-        per = self.load_cycles + self.stream_cycles(m) if self.dataflow == "ws" else \
-            self.stream_cycles(k) + self.drain_cycles
-        return self.gemm_tiles(m, k, n, groups) * per
+    def result(self, enter: int) -> None:
+        b = self.block()
+        self.z[b] = max(self.z.get(b, NEVER), enter)
 
-    def utilization(self, macs: int, cycles: int) -> float:
-        """``macs / (R * C * cycles)``."""
-        return float(macs) / (self.rows * self.cols * cycles) if cycles else 0.0
+
+def run_timing(cfg: ArrayConfig, count, last, qp_commit, m=None) -> Timing:
+    """:class:`Timing` of a run of tiles on ``cfg`` (``count``, ``last``, ``qp_commit``, ``m`` per
+    tile as in ``cmd``; ``last`` is ignored in os, ``m`` in ws)."""
+    count = np.asarray(count, dtype=np.int64).ravel()
+    n_t = len(count)
+    last = np.ones(n_t, np.int64) if last is None else np.asarray(last, dtype=np.int64).ravel()
+    commit = np.asarray(qp_commit, dtype=np.int64).ravel()
+    m = np.zeros(n_t, np.int64) if m is None else np.asarray(m, dtype=np.int64).ravel()
+    if n_t and count.min() < 1:
+        raise AxmacError("a tile's count must be at least 1")
+    R, C, P, F = cfg.rows, cfg.cols, OUTPUT_STAGES, cfg.fifo_depth
+    banks = _Banks()
+    starts = np.empty(n_t, np.int64)
+    ends = np.empty(n_t, np.int64)
+    outs: list[np.ndarray] = []
+    if cfg.dataflow == "ws":
+        lat = R + C + P
+        credit_free = F > lat
+        beats: list[int] = []  # result beats so far (only when credits may bind)
+        prev_s, prev_e = NEVER, NEVER
+        for t in range(n_t):
+            s = max(R if t == 0 else prev_s + R, prev_e + 1)
+            if commit[t]:
+                s = max(s, banks.qp_ready() + 1)
+            wait = last[t] and not credit_free
+            if wait and len(beats) >= F:
+                s = max(s, beats[-F] + lat + 1)
+            if commit[t]:
+                banks.commit_starts.append(s)
+            if wait:
+                n = s
+                beats.append(n)
+                for _ in range(count[t] - 1):
+                    n = max(n + 1, beats[-F] + lat + 1) if len(beats) >= F else n + 1
+                    beats.append(n)
+                e = n
+                outs.append(np.array(beats[-count[t]:], np.int64) + lat)
+            else:
+                e = s + count[t] - 1
+                if last[t]:
+                    outs.append(np.arange(s, e + 1, dtype=np.int64) + lat)
+            if last[t]:
+                banks.result(e + lat)
+            starts[t], ends[t] = s, e
+            prev_s, prev_e = s, e
+    else:
+        if n_t and (m.min() < 1 or m.max() > min(R, F)):
+            raise AxmacError(f"os tiles have 1..{min(R, F)} rows")
+        leaves: list[int] = []
+        prev_e = -1
+        for t in range(n_t):
+            f = prev_e + 1
+            if commit[t]:
+                f = max(f, banks.qp_ready() + 1)
+            need = len(leaves) - (F - m[t])
+            credit = leaves[need - 1] + 1 if need > 0 else NEVER
+            e = max(f + count[t] - 1, (prev_e + R) if t else NEVER, credit)
+            if count[t] == 1:
+                f = e
+            if commit[t]:
+                banks.commit_starts.append(f)
+            rows = e + 2 * R + C + P - np.arange(m[t] - 1, -1, -1)
+            outs.append(rows)
+            leaves.extend(rows.tolist())
+            banks.result(int(rows[-1]))
+            starts[t], ends[t] = f, e
+            prev_e = e
+            del leaves[:max(0, len(leaves) - F)]
+    o = np.concatenate(outs) if outs else np.zeros(0, np.int64)
+    cycles = int(o[-1]) + 1 if len(o) else (int(ends[-1]) + R + C + 1 if n_t else 0)
+    return Timing(starts, ends, o, np.array(banks.q, np.int64), cycles)
+
+
+def plan_timing(cfg: ArrayConfig, plan) -> Timing:
+    """:func:`run_timing` of a :class:`~axmac.golden.array_tiles.TilePlan`."""
+    f = plan.field
+    return run_timing(cfg, f("count"), f("last"), f("qp_commit"), f("m"))

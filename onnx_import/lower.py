@@ -7,8 +7,10 @@ A convolution becomes one GEMM per group by im2col (Chellapilla et al. 2006):
   order of ``weight[o].ravel()``;
 * ``N = out_channels / group``: output channels of the group.
 
-Depthwise convolutions (``group == C``) are ``C`` GEMMs with ``N = 1`` each. A Gemm/MatMul is one
-GEMM with ``M`` = product of the leading input dims. Operands are **centered**
+Depthwise convolutions (``group == C``) are ``C`` GEMMs with ``N = 1`` each (the array packs
+several into one tile, :mod:`axmac.golden.array_tiles`). A Gemm/MatMul is one GEMM with ``M`` =
+product of the leading input dims. ``batch`` replaces the input's leading dimension (``M``
+scales with it). A layer whose weight is a runtime tensor cannot be lowered (AxmacError). Operands are **centered**
 (``x - x_zero_point``, ``w - w_zero_point``); padding is 0 in the centered domain (i.e. the zero
 point in the raw domain, as ConvInteger / QLinearConv pad).
 """
@@ -43,22 +45,40 @@ class GemmShape:
         return self.groups * self.m * self.k * self.n
 
 
-def lower_layer(layer: MacLayer, x_shape) -> GemmShape:
-    """:class:`GemmShape` of ``layer`` for input shape ``x_shape`` (``MacLayer.gemm_dims``)."""
+def check_constant_weight(layer: MacLayer) -> None:
+    """A layer whose weight is a runtime tensor (a name, not an array) cannot be lowered: the
+    array's tiling, packing and schedule need the weight's shape and values up front."""
+    if not isinstance(layer.weight, np.ndarray):
+        raise AxmacError(f"layer {layer.name!r}: its weight is the runtime tensor {layer.weight!r}, not a constant: "
+                         "it cannot be mapped onto the MAC array")
+
+
+def lower_layer(layer: MacLayer, x_shape, batch: int | None = None) -> GemmShape:
+    """:class:`GemmShape` of ``layer`` for input shape ``x_shape`` (``MacLayer.gemm_dims``);
+    ``batch`` replaces the input's leading (batch) dimension."""
+    check_constant_weight(layer)
     x_shape = tuple(int(d) for d in x_shape)
+    if batch is not None:
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise AxmacError(f"batch must be a positive integer, not {batch!r}")
+        if not x_shape:
+            raise AxmacError(f"layer {layer.name!r}: a scalar input has no batch dimension")
+        x_shape = (int(batch), *x_shape[1:])
     g, m, k, n = layer.gemm_dims(x_shape)
     if min(m, k, n) < 1:
         raise AxmacError(f"layer {layer.name!r}: empty GEMM (M={m}, K={k}, N={n}) for input shape {x_shape}")
     return GemmShape(layer.name, layer.kind, g, m, k, n, layer.operand.bits, x_shape)
 
 
-def lower_network(net: Network) -> list[GemmShape]:
-    """GEMM shapes of every MAC layer of ``net`` (input shapes from ``net.shapes``)."""
+def lower_network(net: Network, batch: int | None = None) -> list[GemmShape]:
+    """GEMM shapes of every MAC layer of ``net`` (input shapes from ``net.shapes``; ``batch``
+    replaces their leading dimension)."""
     out = []
     for layer in net.mac_layers:
+        check_constant_weight(layer)
         if layer.x not in net.shapes:
             raise AxmacError(f"layer {layer.name!r}: the shape of its input {layer.x!r} is unknown")
-        out.append(lower_layer(layer, net.shapes[layer.x]))
+        out.append(lower_layer(layer, net.shapes[layer.x], batch))
     return out
 
 

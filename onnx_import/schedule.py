@@ -1,24 +1,30 @@
-"""Tiled schedules of a Network's GEMMs on an R x C array, with cycles, traffic and utilization.
+"""Schedules of a Network's GEMMs on the systolic array, with the cycles the RTL takes.
 
-Tiling (see :mod:`axmac.golden.cycle_model` for what one tile does, cycle by cycle):
+Every MAC layer is lowered to ``G`` GEMMs (:mod:`~axmac.onnx_import.lower`; ``batch`` sets the
+batch dimension), tiled as the array's streams carry it (:func:`axmac.golden.array_tiles.plan_gemm`:
+ws tiles of at most ``acc_depth`` rows, K blocks innermost; grouped and depthwise convolutions
+packed block-diagonally, several groups per tile) and timed by the array's cycle model
+(:func:`axmac.golden.cycle_model.plan_timing`: weight double buffering, fill and drain once per
+layer, parameter banks and credits), which equals the register-level model and the RTL cycle for
+cycle when the streams keep up. Each layer is one run of the array, starting at cycle 0.
 
-* ``ws`` (weight-stationary): a tile holds a ``k <= R`` x ``n <= C`` block of W and streams all
-  ``M`` rows of X. Order: group, then N block (``ni``), then K block (``ki``) innermost, so the
-  partial sums of one output block are accumulated by consecutive tiles.
-* ``os`` (output-stationary): a tile holds an ``m <= R`` x ``n <= C`` block of Y and streams all
-  of ``K``. Order: group, then M block (``mi``), then N block (``ni``).
-
-Buffer traffic of a tile, in bytes, with element sizes ``bx = bw = ceil(operand_bits / 8)`` (one
-operand format per layer) and ``ba = ceil(acc_bits / 8)``:
-
-* ``weight_bytes = k * n * bw`` (weights read once per tile);
-* ``input_bytes = m * k * bx`` (activations as streamed, i.e. im2col-expanded);
-* ``psum_read_bytes = m * n * ba`` for a ws tile with ``ki > 0`` (partial sums read back to
-  accumulate), else 0;
-* ``output_bytes = m * n * ba`` (partial sums or final accumulators written, before the output
-  stage).
-
-Utilization of a layer: ``useful MACs / (R * C * cycles)``.
+JSON format ``axmac-schedule/2``
+--------------------------------
+* ``format``, ``model``, ``batch`` (``null``: the model's own), ``array`` (the
+  :class:`~axmac.config.ArrayConfig` fields, ``fifo_depth``, and ``cycle_model``: its summary);
+* ``layers``: per MAC layer ``name``, ``source``, ``kind``, ``groups``, ``gp`` (groups per
+  tile), ``M``, ``K``, ``N`` (per group), ``x_shape``, ``operand``, ``params`` (the layer
+  loads output-stage parameters: bias or requantization), ``macs``, ``tiles``, ``fill`` (the
+  first tile's start cycle), ``cycles`` (the run's length: the cycle after its last output),
+  ``utilization`` (``macs / (R * C * cycles)``) and ``traffic``: bytes through each port,
+  ``{cmd,w,a,qp,o}_bytes`` = beats x ``ceil(payload bits / 8)`` (payloads of
+  :mod:`axmac.golden.array_payload`, zero lanes included);
+* ``totals``: ``macs``, ``tiles``, ``cycles`` (sum over layers), ``utilization``, ``traffic``;
+* ``tile_fields`` and ``tiles``: one list per tile in stream order: :data:`TILE_FIELDS`
+  (``layer`` index, the tile plan's fields, ``macs``, ``start``: the cycle its command
+  transfers, ``cycles``: until the next tile of the layer starts, the last one until the run
+  ends, so ``fill + sum(cycles) = `` the layer's ``cycles``); left out, with ``tiles_listed:
+  false``, when ``summary`` or when there are more than ``max_tiles``.
 """
 
 from __future__ import annotations
@@ -27,117 +33,116 @@ import math
 
 import numpy as np
 
+from ..config import ArrayConfig, ConfigError
 from ..errors import AxmacError
-from ..golden.cycle_model import CycleModel
-from ..ir import Network
-from .lower import GemmShape, lower_network
+from ..golden.array_payload import stream_layouts
+from ..golden.array_tiles import TILE_FIELDS as PLAN_FIELDS
+from ..golden.array_tiles import TilePlan, plan_gemm
+from ..golden.cycle_model import Timing, plan_timing
+from ..ir import MacLayer, Network, OperandFormat
+from .lower import GemmShape, check_constant_weight, lower_layer
 
-FORMAT = "axmac-schedule/1"
-TILE_FIELDS = ("layer", "group", "mi", "ki", "ni", "m0", "m1", "k0", "k1", "n0", "n1", "macs", "cycles")
-TRAFFIC_KEYS = ("weight_bytes", "input_bytes", "psum_read_bytes", "output_bytes")
+FORMAT = "axmac-schedule/2"
+TILE_FIELDS = ("layer", *PLAN_FIELDS, "macs", "start", "cycles")
+TRAFFIC_KEYS = ("cmd_bytes", "w_bytes", "a_bytes", "qp_bytes", "o_bytes")
 DEFAULT_MAX_TILES = 100_000
 
 
-def _blocks(total: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    starts = np.arange(0, total, size, dtype=np.int64)
-    return starts, np.minimum(starts + size, total)
+def _fits(inner: OperandFormat, outer: OperandFormat) -> bool:
+    return outer.lo <= inner.lo and inner.hi <= outer.hi
 
 
-def layer_tiles(index: int, gs: GemmShape, model: CycleModel) -> np.ndarray:
-    """All tiles of one layer, in schedule order, as an ``(T, len(TILE_FIELDS))`` int64 array."""
-    R, C = model.rows, model.cols
-    if model.dataflow == "ws":
-        k0, k1 = _blocks(gs.k, R)
-        n0, n1 = _blocks(gs.n, C)
-        g, ni, ki = (a.ravel() for a in np.meshgrid(np.arange(gs.groups), np.arange(len(n0)), np.arange(len(k0)),
-                                                    indexing="ij"))
-        mi = np.zeros_like(g)
-        m0, m1 = np.zeros_like(g), np.full_like(g, gs.m)
-        k0, k1, n0, n1 = k0[ki], k1[ki], n0[ni], n1[ni]
-    else:
-        m0, m1 = _blocks(gs.m, R)
-        n0, n1 = _blocks(gs.n, C)
-        g, mi, ni = (a.ravel() for a in np.meshgrid(np.arange(gs.groups), np.arange(len(m0)), np.arange(len(n0)),
-                                                    indexing="ij"))
-        ki = np.zeros_like(g)
-        k0, k1 = np.zeros_like(g), np.full_like(g, gs.k)
-        m0, m1, n0, n1 = m0[mi], m1[mi], n0[ni], n1[ni]
-    macs = (m1 - m0) * (k1 - k0) * (n1 - n0)
-    per_tile = model.tile_cycles(gs.m if model.dataflow == "ws" else min(R, gs.m), min(R, gs.k) if
-                                 model.dataflow == "ws" else gs.k, min(C, gs.n))
-    cycles = np.full_like(g, per_tile)
-    return np.stack([np.full_like(g, index), g, mi, ki, ni, m0, m1, k0, k1, n0, n1, macs, cycles], axis=1)
+def array_config(net: Network, array: ArrayConfig | int | None = None, cols: int | None = None,
+                 dataflow: str | None = None, *, acc_bits: int | None = None,
+                 acc_depth: int | None = None) -> ArrayConfig:
+    """The array to schedule ``net`` on: ``array`` itself, or ``rows = array`` x ``cols`` with
+    operands wide enough for every layer (signed unless all are unsigned) and defaults for the rest."""
+    if isinstance(array, ArrayConfig):
+        if cols is not None or dataflow is not None or acc_bits is not None or acc_depth is not None:
+            raise AxmacError("give either an ArrayConfig or rows/cols/dataflow/acc_bits/acc_depth, not both")
+        return array
+    if array is None or cols is None:
+        raise AxmacError("make_schedule needs an ArrayConfig or both rows and cols")
+    fmts = [la.operand for la in net.mac_layers]
+    signed = any(f.signed for f in fmts) or not fmts
+    bits = max([f.bits + (1 if signed and not f.signed else 0) for f in fmts] or [8])
+    fields = {"rows": array, "cols": cols, "dataflow": dataflow or "ws", "bits": min(bits, 16), "signed": signed}
+    if acc_bits is not None:
+        fields["acc_bits"] = acc_bits
+    elif 2 * fields["bits"] > 32:
+        fields["acc_bits"] = 2 * fields["bits"]
+    if acc_depth is not None:
+        fields["acc_depth"] = acc_depth
+    return ArrayConfig(**fields)
 
 
-def tile_traffic(tiles: np.ndarray, operand_bits: int, acc_bits: int, dataflow: str) -> dict[str, int]:
-    """Total buffer traffic (bytes) of ``tiles`` (rows of :data:`TILE_FIELDS`)."""
-    f = {name: tiles[:, i] for i, name in enumerate(TILE_FIELDS)}
-    m, k, n = f["m1"] - f["m0"], f["k1"] - f["k0"], f["n1"] - f["n0"]
-    bx = math.ceil(operand_bits / 8)
-    ba = math.ceil(acc_bits / 8)
-    psum_read = (m * n * ba * (f["ki"] > 0)) if dataflow == "ws" else np.zeros_like(m)
-    return {"weight_bytes": int((k * n).sum() * bx), "input_bytes": int((m * k).sum() * bx),
-            "psum_read_bytes": int(psum_read.sum()), "output_bytes": int((m * n).sum() * ba)}
+def layer_plan(cfg: ArrayConfig, layer: MacLayer, gs: GemmShape) -> TilePlan:
+    """The tiles of one lowered layer (output-stage parameters when it has a bias or requantizes)."""
+    if not _fits(layer.operand, cfg.operand):
+        raise ConfigError(f"layer {layer.name!r} has {layer.operand} operands: the array's are {cfg.operand}")
+    params = layer.bias is not None or (layer.output.kind == "requant" and cfg.output_stage == "requant")
+    return plan_gemm(cfg, gs.m, gs.k, gs.n, gs.groups, params=params)
 
 
-def make_schedule(net: Network, rows: int, cols: int, dataflow: str = "ws", *, acc_bits: int = 32,
-                  summary: bool = False, max_tiles: int = DEFAULT_MAX_TILES) -> dict:
-    """The schedule of every MAC layer of ``net`` as a JSON-ready dict.
+def stream_traffic(cfg: ArrayConfig, plan: TilePlan) -> dict[str, int]:
+    """Bytes through each port of the array for ``plan`` (beats x whole bytes per payload)."""
+    lay = stream_layouts(cfg)
+    n_t = len(plan.tiles)
+    a_beats = int(plan.field("count").sum())
+    beats = {"cmd": n_t, "w": cfg.rows * n_t if cfg.dataflow == "ws" else a_beats, "a": a_beats,
+             "qp": plan.commits, "o": plan.out_rows}
+    return {f"{k}_bytes": v * math.ceil(lay[k].width / 8) for k, v in beats.items()}
 
-    Keys: ``format``, ``model``, ``array`` (rows, cols, dataflow, acc_bits, cycle model formula),
-    ``layers`` (per layer: name, source, kind, groups, M, K, N, x_shape, operand, macs, tiles,
-    cycles, utilization, traffic), ``totals``, ``tile_fields`` and ``tiles`` (one list per tile in
-    order, :data:`TILE_FIELDS`; left out, with ``tiles_listed: false``, when ``summary`` or when
-    there are more than ``max_tiles``).
+
+def tile_rows(index: int, plan: TilePlan, timing: Timing) -> np.ndarray:
+    """Rows of :data:`TILE_FIELDS` for one layer."""
+    n = len(plan.tiles)
+    return np.concatenate([np.full((n, 1), index, np.int64), plan.tiles, plan.macs[:, None],
+                           timing.starts[:, None], timing.tile_cycles[:, None]], axis=1)
+
+
+def make_schedule(net: Network, array: ArrayConfig | int | None = None, cols: int | None = None,
+                  dataflow: str | None = None, *, acc_bits: int | None = None, acc_depth: int | None = None,
+                  batch: int | None = None, summary: bool = False, max_tiles: int = DEFAULT_MAX_TILES) -> dict:
+    """The schedule of every MAC layer of ``net`` as a JSON-ready dict (module docstring).
+
+    ``make_schedule(net, cfg)`` with an :class:`~axmac.config.ArrayConfig`, or
+    ``make_schedule(net, rows, cols, "ws", acc_bits=..., acc_depth=...)``; ``batch`` replaces
+    the model's batch dimension.
     """
-    model = CycleModel(rows, cols, dataflow)
-    if not isinstance(acc_bits, int) or not 8 <= acc_bits <= 64:
-        raise AxmacError(f"accumulator width must be an integer in 8..64, not {acc_bits!r}")
-    gemms = lower_network(net)
-    if not gemms:
+    cfg = array_config(net, array, cols, dataflow, acc_bits=acc_bits, acc_depth=acc_depth)
+    layers_in = net.mac_layers
+    if not layers_in:
         raise AxmacError("the model has no MAC layer (Conv / Gemm / MatMul) to schedule")
-    n_tiles = sum(model.gemm_tiles(g.m, g.k, g.n, g.groups) for g in gemms)
+    for layer in layers_in:
+        check_constant_weight(layer)
+        if layer.x not in net.shapes:
+            raise AxmacError(f"layer {layer.name!r}: the shape of its input {layer.x!r} is unknown")
+    gemms = [lower_layer(layer, net.shapes[layer.x], batch) for layer in layers_in]
+    plans = [layer_plan(cfg, layer, gs) for layer, gs in zip(layers_in, gemms, strict=True)]
+    n_tiles = sum(len(p.tiles) for p in plans)
     listed = not summary and n_tiles <= max_tiles
+    pes = cfg.rows * cfg.cols
     layers, all_tiles = [], []
-    for idx, (gs, layer) in enumerate(zip(gemms, net.mac_layers, strict=True)):
-        if n_tiles <= max_tiles:
-            tiles = layer_tiles(idx, gs, model)
-            traffic = tile_traffic(tiles, gs.operand_bits, acc_bits, dataflow)
-            cycles, macs, count = int(tiles[:, -1].sum()), int(tiles[:, -2].sum()), len(tiles)
-            if listed:
-                all_tiles.append(tiles)
-        else:  # very large: closed forms, no per-tile arrays
-            count = model.gemm_tiles(gs.m, gs.k, gs.n, gs.groups)
-            cycles, macs = model.gemm_cycles(gs.m, gs.k, gs.n, gs.groups), gs.macs
-            traffic = _traffic_closed_form(gs, model, acc_bits)
-        layers.append({"name": gs.layer, "source": layer.source, "kind": gs.kind, "groups": gs.groups,
+    for idx, (gs, layer, plan) in enumerate(zip(gemms, layers_in, plans, strict=True)):
+        timing = plan_timing(cfg, plan)
+        macs = int(plan.macs.sum())
+        if listed:
+            all_tiles.append(tile_rows(idx, plan, timing))
+        layers.append({"name": gs.layer, "source": layer.source, "kind": gs.kind, "groups": gs.groups, "gp": plan.gp,
                        "M": gs.m, "K": gs.k, "N": gs.n, "x_shape": list(gs.x_shape), "operand": str(layer.operand),
-                       "macs": macs, "tiles": count, "cycles": cycles,
-                       "utilization": model.utilization(macs, cycles), "traffic": traffic})
-    totals = {"macs": sum(x["macs"] for x in layers), "tiles": sum(x["tiles"] for x in layers),
-              "cycles": sum(x["cycles"] for x in layers),
+                       "params": bool(plan.commits), "macs": macs, "tiles": len(plan.tiles),
+                       "fill": int(timing.starts[0]), "cycles": timing.cycles,
+                       "utilization": macs / (pes * timing.cycles), "traffic": stream_traffic(cfg, plan)})
+    totals = {"macs": sum(x["macs"] for x in layers), "tiles": n_tiles, "cycles": sum(x["cycles"] for x in layers),
               "traffic": {k: sum(x["traffic"][k] for x in layers) for k in TRAFFIC_KEYS}}
-    totals["utilization"] = model.utilization(totals["macs"], totals["cycles"])
-    out = {"format": FORMAT, "model": net.name,
-           "array": {"rows": rows, "cols": cols, "dataflow": dataflow, "acc_bits": acc_bits,
-                     "cycle_model": ("ws: R + (M + R + C - 2) cycles per tile" if dataflow == "ws"
-                                     else "os: (K + R + C - 2) + R cycles per tile")},
+    totals["utilization"] = totals["macs"] / (pes * totals["cycles"])
+    summary_text = ("ws: tiles start max(m, R) apart after R cycles of weight fill, outputs R + C + P after their "
+                    "beat" if cfg.dataflow == "ws" else
+                    "os: last beats max(K, R) apart, row i out 2R + C - i + P after its tile's last beat")
+    out = {"format": FORMAT, "model": net.name, "batch": batch,
+           "array": {**cfg.to_dict(), "fifo_depth": cfg.fifo_depth, "cycle_model": summary_text},
            "layers": layers, "totals": totals, "tiles_listed": listed, "tile_fields": list(TILE_FIELDS)}
     if listed:
         out["tiles"] = np.concatenate(all_tiles).tolist()
     return out
-
-
-def _traffic_closed_form(gs: GemmShape, model: CycleModel, acc_bits: int) -> dict[str, int]:
-    """Same totals as :func:`tile_traffic` without listing tiles (each element block counted once per pass)."""
-    bx, ba = math.ceil(gs.operand_bits / 8), math.ceil(acc_bits / 8)
-    g = gs.groups
-    if model.dataflow == "ws":
-        kt = -(-gs.k // model.rows)
-        nt = -(-gs.n // model.cols)
-        return {"weight_bytes": g * gs.k * gs.n * bx, "input_bytes": g * gs.m * gs.k * nt * bx,
-                "psum_read_bytes": g * gs.m * gs.n * (kt - 1) * ba, "output_bytes": g * gs.m * gs.n * kt * ba}
-    mt = -(-gs.m // model.rows)
-    nt = -(-gs.n // model.cols)
-    return {"weight_bytes": g * gs.k * gs.n * mt * bx, "input_bytes": g * gs.m * gs.k * nt * bx,
-            "psum_read_bytes": 0, "output_bytes": g * gs.m * gs.n * ba}

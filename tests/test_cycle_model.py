@@ -1,191 +1,142 @@
-"""golden.cycle_model against cycle-stepped simulations of the skewed systolic wavefront.
-
-``sim_ws`` / ``sim_os`` below model the array register by register (activation, weight,
-partial-sum registers per PE, shifted once per clock) with a tag travelling next to every value.
-They count cycles until the last result leaves the array, record when each output leaves, and
-check the results equal ``X @ W``; the analytic model must agree on all three.
-"""
+"""golden.cycle_model against the register-level model (golden.array) when the streams keep up:
+tile starts, the cycle of every output beat, qp beats and run length agree exactly on random
+programs (GEMM plans and raw command sequences) and configurations; closed forms of the docstring."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from axmac.config import OUTPUT_STAGES, ArrayConfig
 from axmac.errors import AxmacError
-from axmac.golden.cycle_model import CycleModel
+from axmac.golden.array import simulate
+from axmac.golden.array_program import QP_FIELDS, gemm_program
+from axmac.golden.cycle_model import plan_timing, run_timing
+from axmac.golden.requant import RequantParams
 
-RNG = np.random.default_rng(5)
-NONE = -1
-
-
-def sim_ws(x: np.ndarray, w: np.ndarray, R: int, C: int):
-    """Weight-stationary tile: returns (total cycles, {(m, c): leave cycle}, Y)."""
-    M, k = x.shape
-    _, n = w.shape
-    wt = np.zeros((R, C), np.int64)
-    wt[:k, :n] = w
-    xp = np.zeros((M, R), np.int64)
-    xp[:, :k] = x
-    # phase 1: weight load through per-column shift registers, bottom row's weight first
-    wreg = np.zeros((R, C), np.int64)
-    t = 0
-    for step in range(R):
-        wreg = np.vstack([wt[R - 1 - step][None, :], wreg[:-1]])
-        t += 1
-    assert np.array_equal(wreg, wt)
-    # phase 2: stream
-    a = np.zeros((R, C), np.int64)
-    a_tag = np.full((R, C), NONE)
-    p = np.zeros((R, C), np.int64)
-    p_tag = np.full((R, C), NONE)
-    leave, y = {}, np.zeros((M, C), np.int64)
-    s = 0
-    while len(leave) < M * C:
-        feed = np.zeros(R, np.int64)
-        feed_tag = np.full(R, NONE)
-        for r in range(R):
-            if 0 <= s - r < M:
-                feed[r], feed_tag[r] = xp[s - r, r], s - r
-        a_in = np.hstack([feed[:, None], a[:, :-1]])
-        a_in_tag = np.hstack([feed_tag[:, None], a_tag[:, :-1]])
-        p_in = np.vstack([np.zeros((1, C), np.int64), p[:-1]])
-        p_in_tag = np.vstack([a_in_tag[:1], p_tag[:-1]])  # row 0 starts a new sum for the row it sees
-        # the skew must line the wavefronts up: the partial sum and the activation belong to the same m
-        assert np.array_equal(p_in_tag, a_in_tag)
-        a, a_tag = a_in, a_in_tag
-        p = p_in + a_in * wreg
-        p_tag = p_in_tag
-        for c in range(C):
-            if p_tag[R - 1, c] != NONE:
-                m = int(p_tag[R - 1, c])
-                leave[(m, c)] = t
-                y[m, c] = p[R - 1, c]
-        s += 1
-        t += 1
-    return t, leave, y[:, :n]
+RNG = np.random.default_rng(8)
+P = OUTPUT_STAGES
 
 
-def sim_os(x: np.ndarray, w: np.ndarray, R: int, C: int):
-    """Output-stationary tile: returns (total cycles, {(i, c): leave cycle}, Y)."""
-    m, K = x.shape
-    _, n = w.shape
-    xp = np.zeros((R, K), np.int64)
-    xp[:m] = x
-    wp = np.zeros((K, C), np.int64)
-    wp[:, :n] = w
-    a = np.zeros((R, C), np.int64)
-    a_tag = np.full((R, C), NONE)
-    b = np.zeros((R, C), np.int64)
-    b_tag = np.full((R, C), NONE)
-    acc = np.zeros((R, C), np.int64)
-    macs = np.zeros((R, C), np.int64)
-    t = 0
-    while macs.min() < K:  # stream until every PE has taken its K products
-        fa = np.array([xp[i, t - i] if 0 <= t - i < K else 0 for i in range(R)])
-        fa_tag = np.array([t - i if 0 <= t - i < K else NONE for i in range(R)])
-        fb = np.array([wp[t - j, j] if 0 <= t - j < K else 0 for j in range(C)])
-        fb_tag = np.array([t - j if 0 <= t - j < K else NONE for j in range(C)])
-        a = np.hstack([fa[:, None], a[:, :-1]])
-        a_tag = np.hstack([fa_tag[:, None], a_tag[:, :-1]])
-        b = np.vstack([fb[None, :], b[:-1]])
-        b_tag = np.vstack([fb_tag[None, :], b_tag[:-1]])
-        valid = (a_tag != NONE) & (b_tag != NONE)
-        assert np.array_equal(a_tag[valid], b_tag[valid])  # x[., k] meets w[k, .]
-        assert np.array_equal(valid, (a_tag != NONE) | (b_tag != NONE))  # never a lonely operand
-        acc += np.where(valid, a * b, 0)
-        macs += valid
-        t += 1
-    # drain: each column shifts down, bottom row leaves first
-    leave, y = {}, np.zeros((R, C), np.int64)
-    rows_left = list(range(R))
-    for _ in range(R):
-        i = rows_left.pop()  # the row now at the bottom
-        for c in range(C):
-            leave[(i, c)] = t
-            y[i, c] = acc[R - 1, c]
-        acc = np.vstack([np.zeros((1, C), np.int64), acc[:-1]])
-        t += 1
-    return t, leave, y[:m, :n]
+def assert_agree(cfg, streams, timing):
+    run = simulate(cfg, streams)
+    assert np.array_equal(run.tile_starts, timing.starts)
+    assert np.array_equal(run.o_cycles, timing.o_cycles)
+    assert np.array_equal(run.beat_cycles["qp"], timing.qp_cycles)
+    assert run.cycles == timing.cycles
+    assert timing.starts[0] + timing.tile_cycles.sum() == timing.cycles
+    return run
 
 
-SIZES = [(1, 1, 1, 1, 1), (3, 2, 2, 2, 2), (5, 3, 3, 4, 3), (1, 4, 3, 4, 4), (7, 2, 1, 3, 1), (4, 1, 5, 1, 5),
-         (6, 4, 2, 4, 2)]
+def random_config(rng, dataflow):
+    R, C = (int(v) for v in rng.integers(1, 7, 2))
+    D = int(rng.integers(1, 10))
+    F = None if rng.random() < 0.5 else int(rng.integers(max(R, 2) if dataflow == "os" else 2, 3 * R + C + P + 3))
+    return ArrayConfig(rows=R, cols=C, dataflow=dataflow, acc_depth=D, out_fifo_depth=F)
 
 
-@pytest.mark.parametrize("M,k,n,R,C", SIZES)
-def test_ws_tile_matches_simulation(M, k, n, R, C):
-    x = RNG.integers(-8, 8, (M, k))
-    w = RNG.integers(-8, 8, (k, n))
-    cycles, leave, y = sim_ws(x, w, R, C)
-    model = CycleModel(R, C, "ws")
-    assert np.array_equal(y, x @ w)
-    assert model.tile_cycles(M, k, n) == cycles
-    assert all(model.output_cycle(m, c, M) == tt for (m, c), tt in leave.items())
+def random_gemm_case(rng, dataflow):
+    cfg = random_config(rng, dataflow)
+    G = int(rng.integers(1, 5))
+    M, K, N = (int(v) for v in rng.integers(1, 14, 3))
+    x = rng.integers(-128, 128, (G, M, K))
+    w = rng.integers(-128, 128, (G, K, N))
+    kw = {}
+    if rng.random() < 0.5:
+        kw["bias"] = rng.integers(-50, 50, G * N)
+    if rng.random() < 0.4:
+        kw["requant"] = RequantParams.from_scale(rng.uniform(1e-3, 1.0, G * N))
+    gp = None if rng.random() < 0.7 else int(rng.integers(1, min(G, cfg.cols, cfg.rows) + 1))
+    return cfg, gemm_program(cfg, x, w, gp=gp, **kw)
 
 
-@pytest.mark.parametrize("M,K,n,R,C", [(1, 1, 1, 1, 1), (2, 3, 2, 2, 2), (3, 5, 4, 4, 4), (1, 2, 3, 3, 3),
-                                       (4, 1, 2, 4, 2), (2, 6, 1, 3, 1), (5, 4, 5, 5, 5)])
-def test_os_tile_matches_simulation(M, K, n, R, C):
-    x = RNG.integers(-8, 8, (M, K))
-    w = RNG.integers(-8, 8, (K, n))
-    cycles, leave, y = sim_os(x, w, R, C)
-    model = CycleModel(R, C, "os")
-    assert np.array_equal(y, x @ w)
-    assert model.tile_cycles(M, K, n) == cycles
-    assert all(model.output_cycle(i, c, K) == tt for (i, c), tt in leave.items())
+def raw_program(rng, cfg):
+    """Random commands (counts, flags, commits, rows) with random operands: sequences no GEMM
+    plan makes (commits anywhere, K-chains of any length, tiles of one beat...)."""
+    R, C = cfg.rows, cfg.cols
+    T = int(rng.integers(1, 12))
+    ws = cfg.dataflow == "ws"
+    count = rng.integers(1, (cfg.acc_depth if ws else 2 * R + 2) + 1, T)
+    last = rng.random(T) < 0.6 if ws else np.ones(T, bool)
+    last[-1] = True
+    first = np.ones(T, bool) if not ws else np.concatenate([[True], last[:-1]])
+    commit = (rng.random(T) < 0.5) & last
+    m = np.zeros(T, np.int64) if ws else rng.integers(1, min(R, cfg.fifo_depth) + 1, T)
+    n_a = int(count.sum())
+    cmd = {"count": count, "first": first.astype(np.int64), "last": last.astype(np.int64),
+           "qp_commit": commit.astype(np.int64), "m": m}
+    q = int(commit.sum())
+    qp = {f: np.zeros((q, C) if f.startswith("col.") else q, np.int64) for f in QP_FIELDS}
+    qp["col.bias"] = rng.integers(-9, 9, (q, C))
+    streams = {"cmd": cmd, "w": rng.integers(-128, 128, (R * T if ws else n_a, C)),
+               "a": rng.integers(-128, 128, (n_a, R)), "qp": qp}
+    return streams, run_timing(cfg, count, last, commit, m)
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os"])
-def test_gemm_totals_brute_force(dataflow):
-    """Tiling a GEMM by hand (loops over tile origins) and summing simulated tiles gives gemm_cycles."""
+def test_gemm_programs_agree_with_register_model(dataflow):
+    rng = np.random.default_rng(100 + (dataflow == "os"))
+    for _ in range(60):
+        cfg, prog = random_gemm_case(rng, dataflow)
+        run = assert_agree(cfg, prog, plan_timing(cfg, prog.plan))
+        assert np.array_equal(prog.assemble(run.o), prog.expected())
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_raw_programs_agree_with_register_model(dataflow):
+    rng = np.random.default_rng(200 + (dataflow == "os"))
+    for _ in range(60):
+        cfg = random_config(rng, dataflow)
+        streams, timing = raw_program(rng, cfg)
+        assert_agree(cfg, streams, timing)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_many_random_programs(dataflow):
+    rng = np.random.default_rng(300 + (dataflow == "os"))
+    for _ in range(1500):
+        cfg, prog = random_gemm_case(rng, dataflow)
+        assert_agree(cfg, prog, plan_timing(cfg, prog.plan))
+        cfg = random_config(rng, dataflow)
+        assert_agree(cfg, *raw_program(rng, cfg))
+
+
+def test_closed_forms_without_waits():
+    """No parameters and a FIFO that never fills: ws S_t = R + sum max(m_u, R), outputs at
+    n + R + C + P; os E_t = E_{t-1} + max(K_t, R), row i at E + 2R + C - i + P."""
+    R, C = 5, 3
+    cfg = ArrayConfig(rows=R, cols=C, acc_depth=64)
+    m = RNG.integers(1, 12, 20)
+    last = RNG.random(20) < 0.5
+    tm = run_timing(cfg, m, last, np.zeros(20))
+    want = R + np.concatenate([[0], np.cumsum(np.maximum(m, R))[:-1]])
+    assert np.array_equal(tm.starts, want) and np.array_equal(tm.ends, want + m - 1)
+    beats = np.concatenate([np.arange(s, s + k) for s, k, la in zip(want, m, last, strict=True) if la])
+    assert np.array_equal(tm.o_cycles, beats + R + C + P)
+    os_cfg = cfg.replace(dataflow="os")
+    k = RNG.integers(1, 12, 20)
+    rows = RNG.integers(1, R + 1, 20)
+    tm = run_timing(os_cfg, k, None, np.zeros(20), rows)
+    ends = np.cumsum(np.concatenate([[k[0]], np.maximum(k[1:], R)])) - 1
+    assert np.array_equal(tm.ends, ends)
+    want = np.concatenate([e + 2 * R + C + P - np.arange(r - 1, -1, -1) for e, r in zip(ends, rows, strict=True)])
+    assert np.array_equal(tm.o_cycles, want)
+
+
+def test_parameter_banks_throttle_tiny_blocks():
+    """One-beat ws tiles, each with its own parameter block: qp i waits for block i-2's results."""
     R, C = 3, 2
-    model = CycleModel(R, C, dataflow)
-    for (M, K, N) in [(4, 5, 3), (2, 3, 2), (1, 7, 5)]:
-        total = tiles = 0
-        if dataflow == "ws":
-            for k0 in range(0, K, R):
-                for n0 in range(0, N, C):
-                    k, n = min(R, K - k0), min(C, N - n0)
-                    total += sim_ws(np.ones((M, k), int), np.ones((k, n), int), R, C)[0]
-                    tiles += 1
-        else:
-            for m0 in range(0, M, R):
-                for n0 in range(0, N, C):
-                    m, n = min(R, M - m0), min(C, N - n0)
-                    total += sim_os(np.ones((m, K), int), np.ones((K, n), int), R, C)[0]
-                    tiles += 1
-        assert model.gemm_tiles(M, K, N) == tiles and model.gemm_cycles(M, K, N) == total
-        assert model.gemm_cycles(M, K, N, groups=3) == 3 * total
-        assert 0 < model.utilization(M * K * N, total) <= 1
+    cfg = ArrayConfig(rows=R, cols=C, acc_depth=4)
+    tm = run_timing(cfg, np.ones(6), np.ones(6), np.ones(6))
+    lat = R + C + P
+    assert tm.qp_cycles[:3].tolist() == [0, tm.starts[0] + 1, tm.starts[0] + lat]
+    assert tm.starts[2] == tm.qp_cycles[2] + 1 > tm.starts[1] + R
+    assert tm.cycles == tm.o_cycles[-1] + 1
 
 
-def test_bad_arrays():
-    for args in ((0, 4), (4, -1), (2.5, 2), (True, 2)):
-        with pytest.raises(AxmacError):
-            CycleModel(*args)
-    with pytest.raises(AxmacError, match="dataflow"):
-        CycleModel(4, 4, "rs")
-    with pytest.raises(AxmacError, match="does not fit"):
-        CycleModel(4, 4, "ws").tile_cycles(10, 5, 4)
-    with pytest.raises(AxmacError, match="does not fit"):
-        CycleModel(4, 4, "os").tile_cycles(5, 10, 4)
-
-
-def test_all_small_tiles_exhaustively():
-    """Every tile shape of every array up to 4 x 4, streamed lengths up to 6, both dataflows."""
-    for R in range(1, 5):
-        for C in range(1, 5):
-            ws, os_ = CycleModel(R, C, "ws"), CycleModel(R, C, "os")
-            for a in range(1, R + 1):
-                for n in range(1, C + 1):
-                    for s in range(1, 7):
-                        x = RNG.integers(-4, 4, (s, a))
-                        w = RNG.integers(-4, 4, (a, n))
-                        cycles, leave, y = sim_ws(x, w, R, C)
-                        assert np.array_equal(y, x @ w) and cycles == ws.tile_cycles(s, a, n)
-                        assert all(ws.output_cycle(m, c, s) == t for (m, c), t in leave.items())
-                        x = RNG.integers(-4, 4, (a, s))
-                        w = RNG.integers(-4, 4, (s, n))
-                        cycles, leave, y = sim_os(x, w, R, C)
-                        assert np.array_equal(y, x @ w) and cycles == os_.tile_cycles(a, s, n)
-                        assert all(os_.output_cycle(i, c, s) == t for (i, c), t in leave.items())
+def test_bad_timing_input():
+    with pytest.raises(AxmacError, match="count"):
+        run_timing(ArrayConfig(), [0], [1], [0])
+    with pytest.raises(AxmacError, match="rows"):
+        run_timing(ArrayConfig(dataflow="os", rows=4), [3], None, [0], [5])

@@ -1,4 +1,5 @@
-"""onnx_import.lower / onnx_import.schedule / `axmac schedule`: lowering, coverage, totals, traffic, CLI."""
+"""onnx_import.lower / onnx_import.schedule / `axmac schedule`: lowering, coverage, cycles equal to the
+register-level array model tile by tile, port traffic, batch, packing, CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
 
+from axmac.config import ArrayConfig, ConfigError
+from axmac.errors import AxmacError
 from axmac.gen.cli import main
-from axmac.golden.cycle_model import CycleModel
+from axmac.golden.array import simulate
+from axmac.golden.array_payload import stream_layouts
+from axmac.golden.array_program import gemm_program
+from axmac.golden.requant import RequantParams
 from axmac.onnx_import import load_model
 from axmac.onnx_import.lower import col2out, im2col, lower_network, weight_matrix
 from axmac.onnx_import.schedule import TILE_FIELDS, make_schedule
@@ -74,89 +80,121 @@ def test_gemm_lowering_with_batch_dims():
 
 
 # -- schedules ----------------------------------------------------------------------------------------------
-def independent_macs(net, layer) -> int:
+def independent_macs(net, layer, batch=None) -> int:
     """MACs from the ONNX-inferred output shape: outputs x (C/group * kH * kW) or x K."""
-    out = int(np.prod(net.shapes[layer.y]))
+    shape = net.shapes[layer.y]
+    out = int(np.prod(shape)) // shape[0] * (batch or shape[0])
     taps = int(np.prod(layer.weight.shape[1:])) if layer.kind == "conv" else layer.weight.shape[0]
     return out * taps
 
 
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
-@pytest.mark.parametrize("rows,cols", [(1, 1), (3, 2), (4, 4), (16, 8), (64, 64)])
-def test_tiles_cover_every_mac_once(dataflow, rows, cols):
-    net = load_model(small_cnn(), shapes_only=True)
-    sched = make_schedule(net, rows, cols, dataflow)
-    assert sched["tiles_listed"] and sched["tile_fields"] == list(TILE_FIELDS)
+def tile_dict(sched):
     tiles = np.array(sched["tiles"])
-    f = {name: tiles[:, i] for i, name in enumerate(TILE_FIELDS)}
-    model = CycleModel(rows, cols, dataflow)
+    return {name: tiles[:, i] for i, name in enumerate(TILE_FIELDS)}
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+@pytest.mark.parametrize("rows,cols,depth", [(1, 1, 4), (3, 2, 16), (4, 4, 256), (16, 8, 7), (64, 64, 256)])
+def test_tiles_cover_every_mac_once(dataflow, rows, cols, depth):
+    net = load_model(small_cnn(), shapes_only=True)
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, acc_depth=depth)
+    sched = make_schedule(net, cfg)
+    assert sched["format"] == "axmac-schedule/2" and sched["tiles_listed"]
+    assert sched["tile_fields"] == list(TILE_FIELDS)
+    f = tile_dict(sched)
     for li, (layer, entry) in enumerate(zip(net.mac_layers, sched["layers"], strict=True)):
         g, m, k, n = layer.gemm_dims(net.shapes[layer.x])
         cover = np.zeros((g, m, k, n), np.int64)
         sel = np.flatnonzero(f["layer"] == li)
         assert np.all(np.diff(sel) == 1)  # a layer's tiles are consecutive
         for t in sel:
-            m0, m1, k0, k1, n0, n1 = (int(f[x][t]) for x in ("m0", "m1", "k0", "k1", "n0", "n1"))
-            if dataflow == "ws":
-                assert k1 - k0 <= rows and n1 - n0 <= cols and (m0, m1) == (0, m)
-            else:
-                assert m1 - m0 <= rows and n1 - n0 <= cols and (k0, k1) == (0, k)
-            cover[f["group"][t], m0:m1, k0:k1, n0:n1] += 1
-            assert f["macs"][t] == (m1 - m0) * (k1 - k0) * (n1 - n0)
-            assert f["cycles"][t] == model.tile_cycles(m1 - m0, k1 - k0, n1 - n0)
+            g0, g1, m0, m1, k0, k1, n0, n1 = (int(f[x][t]) for x in ("g0", "g1", "m0", "m1", "k0", "k1", "n0", "n1"))
+            cover[g0:g1, m0:m1, k0:k1, n0:n1] += 1
+            assert f["macs"][t] == (g1 - g0) * (m1 - m0) * (k1 - k0) * (n1 - n0)
+            assert (g1 - g0) * (n1 - n0) <= cols and (m1 - m0 <= (depth if dataflow == "ws" else rows))
         assert np.all(cover == 1)
         assert entry["macs"] == independent_macs(net, layer) == int(f["macs"][sel].sum())
-        assert entry["cycles"] == int(f["cycles"][sel].sum()) and entry["tiles"] == len(sel)
+        assert entry["fill"] + int(f["cycles"][sel].sum()) == entry["cycles"] and entry["tiles"] == len(sel)
+        assert np.all(np.diff(f["start"][sel]) > 0) and f["start"][sel][0] == entry["fill"]
         assert 0 < entry["utilization"] <= 1
     assert sched["totals"]["macs"] == sum(independent_macs(net, la) for la in net.mac_layers)
+    assert sched["totals"]["cycles"] == sum(la["cycles"] for la in sched["layers"])
     assert 0 < sched["totals"]["utilization"] <= 1
-    # depthwise: one GEMM per channel with N = 1
-    dw = sched["layers"][1]
+    dw = sched["layers"][1]  # depthwise: one GEMM per channel with N = 1
     assert (dw["groups"], dw["N"], dw["K"]) == (6, 1, 9)
 
 
-def test_tile_order():
-    net = load_model(small_cnn(), shapes_only=True)
-    ws = np.array(make_schedule(net, 4, 4, "ws")["tiles"])
-    # conv1: K = 18 -> 5 K blocks innermost, then N = 6 -> 2 N blocks
-    first = ws[ws[:, 0] == 0][:, 2:5]
-    assert first[:6].tolist() == [[0, k, 0] for k in range(5)] + [[0, 0, 1]]
-    os_ = np.array(make_schedule(net, 4, 4, "os")["tiles"])
-    first = os_[os_[:, 0] == 0][:, 2:5]
-    assert first[:3].tolist() == [[0, 0, 0], [0, 0, 1], [1, 0, 0]]
-
-
 @pytest.mark.parametrize("dataflow", ["ws", "os"])
-def test_traffic_brute_force_and_closed_form(dataflow):
-    net = load_model(small_cnn(), shapes_only=True, quant=None)
-    sched = make_schedule(net, 3, 5, dataflow, acc_bits=24)
-    tiles = sched["tiles"]
-    for li, entry in enumerate(sched["layers"]):
-        tot = dict.fromkeys(("weight_bytes", "input_bytes", "psum_read_bytes", "output_bytes"), 0)
-        for t in tiles:
-            if t[0] != li:
-                continue
-            _, _, _, ki, _, m0, m1, k0, k1, n0, n1, _, _ = t
-            for _m in range(m0, m1):  # element by element
-                tot["input_bytes"] += (k1 - k0) * 1
-                tot["output_bytes"] += (n1 - n0) * 3
-                if dataflow == "ws" and ki > 0:
-                    tot["psum_read_bytes"] += (n1 - n0) * 3
-            tot["weight_bytes"] += (k1 - k0) * (n1 - n0)
-        assert entry["traffic"] == tot
-    summary = make_schedule(net, 3, 5, dataflow, acc_bits=24, max_tiles=0)
-    assert "tiles" not in summary and not summary["tiles_listed"]
-    assert summary["layers"] == sched["layers"] and summary["totals"] == sched["totals"]
-    assert "tiles" not in make_schedule(net, 3, 5, dataflow, summary=True)
+def test_tile_starts_and_cycles_equal_register_model(dataflow):
+    """The schedule's cycles of every tile are those of golden.array running the layer's streams."""
+    net = load_model(small_cnn(), shapes_only=True)
+    cfg = ArrayConfig(rows=4, cols=3, dataflow=dataflow, acc_depth=9)
+    sched = make_schedule(net, cfg)
+    f = tile_dict(sched)
+    for li, layer in enumerate(net.mac_layers):
+        x = RNG.integers(-128, 128, net.shapes[layer.x]).astype(np.int8)
+        rq = None if layer.output.kind != "requant" else RequantParams(1 << 30, 31)
+        prog = gemm_program(cfg, im2col(layer, x), weight_matrix(layer), bias=layer.bias, requant=rq)
+        run = simulate(cfg, prog)
+        sel = f["layer"] == li
+        assert np.array_equal(run.tile_starts, f["start"][sel])
+        assert run.cycles == sched["layers"][li]["cycles"]
+        assert np.array_equal(prog.plan.tiles, np.array(sched["tiles"])[sel][:, 1:1 + len(prog.plan.tiles[0])])
+        lay = stream_layouts(cfg)
+        beats = {k: len(v) for k, v in prog.payloads().items()} | {"o": len(run.o)}
+        assert sched["layers"][li]["traffic"] == {f"{k}_bytes": beats[k] * -(-lay[k].width // 8) for k in beats}
 
 
-def test_operand_width_sets_element_size():
+def test_tile_order_and_depthwise_packing():
+    net = load_model(small_cnn(), shapes_only=True)
+    ws = make_schedule(net, 4, 4, "ws", acc_depth=64)
+    f = tile_dict(ws)
+    # conv1: K = 18 -> 5 K blocks innermost, then the second of 2 N blocks; M = 96 -> 2 row blocks
+    first = np.stack([f["ni"], f["mi"], f["ki"]], axis=1)[f["layer"] == 0]
+    assert first[:6].tolist() == [[0, 0, k] for k in range(5)] + [[0, 1, 0]]
+    dw = ws["layers"][1]
+    # 6 channels, K = 9 on 4 rows: two channels of 2 taps per tile (3 sets x 5 K tiles) beat one
+    # channel of 4 taps (6 x 3 tiles) and four of one tap (2 x 9)
+    assert dw["gp"] == 2 and dw["tiles"] == 15
+    os_ = make_schedule(net, 4, 4, "os")
+    f = tile_dict(os_)
+    assert np.stack([f["ni"], f["mi"]], axis=1)[f["layer"] == 0][:3].tolist() == [[0, 0], [0, 1], [0, 2]]
+
+
+def test_batch_scales_m_and_utilization():
+    net = load_model(small_cnn(), shapes_only=True)  # batch 2 in the model
+    one = make_schedule(net, 8, 8, "ws", batch=1, summary=True)
+    many = make_schedule(net, 8, 8, "ws", batch=16, summary=True)
+    assert one["batch"] == 1 and "tiles" not in one
+    for la, lb, layer in zip(one["layers"], many["layers"], net.mac_layers, strict=True):
+        assert lb["M"] == 16 * la["M"] and lb["macs"] == independent_macs(net, layer, 16) == 16 * la["macs"]
+    fc1, fc16 = one["layers"][2], many["layers"][2]
+    assert fc16["utilization"] > 4 * fc1["utilization"]
+    assert many["totals"]["utilization"] > one["totals"]["utilization"]
+    with pytest.raises(AxmacError, match="batch"):
+        make_schedule(net, 8, 8, batch=0)
+
+
+def test_array_arguments_and_bad_input():
     from axmac.onnx_import import QuantConfig
 
     net = load_model(small_cnn(), shapes_only=True, quant=QuantConfig(bits=12, layer_bits={"conv1": 4}))
-    layers = make_schedule(net, 4, 4, "os")["layers"]
-    assert layers[0]["operand"] == "s4" and layers[1]["operand"] == "s12"
-    assert layers[1]["traffic"]["weight_bytes"] == 2 * 6 * 9 * int(np.ceil(layers[1]["M"] / 4))
+    sched = make_schedule(net, 4, 4, "os")
+    assert sched["array"]["bits"] == 12 and sched["array"]["acc_bits"] == 32 and sched["array"]["dataflow"] == "os"
+    assert [la["operand"] for la in sched["layers"][:2]] == ["s4", "s12"]
+    with pytest.raises(ConfigError, match="s12 operands"):
+        make_schedule(net, ArrayConfig(rows=4, cols=4))
+    with pytest.raises(AxmacError, match="either"):
+        make_schedule(net, ArrayConfig(), 4)
+    with pytest.raises(AxmacError, match="rows and cols"):
+        make_schedule(net, 4)
+    with pytest.raises(ConfigError, match="acc_bits"):
+        make_schedule(net, 4, 4, acc_bits=20)
+    net.mac_layers[2].weight = "fc_weight"  # a weight that arrives at run time
+    with pytest.raises(AxmacError, match="runtime tensor 'fc_weight'"):
+        make_schedule(net, 4, 4)
+    with pytest.raises(AxmacError, match="runtime tensor"):
+        lower_network(net)
 
 
 # -- CLI ------------------------------------------------------------------------------------------------------
@@ -166,8 +204,9 @@ def test_cli_writes_valid_json(tmp_path, capsys):
     out = tmp_path / "s.json"
     assert main(["schedule", str(model), "--rows", "4", "--cols", "4", "--dataflow", "os", "-o", str(out)]) == 0
     sched = json.loads(out.read_text())
-    assert sched["array"] == {"rows": 4, "cols": 4, "dataflow": "os", "acc_bits": 32,
-                              "cycle_model": "os: (K + R + C - 2) + R cycles per tile"}
+    assert sched["format"] == "axmac-schedule/2"
+    assert {k: sched["array"][k] for k in ("rows", "cols", "dataflow", "acc_bits")} == \
+        {"rows": 4, "cols": 4, "dataflow": "os", "acc_bits": 32}
     assert len(sched["tiles"]) == sched["totals"]["tiles"]
     assert "total" in capsys.readouterr().out
     # with calibration data and per-layer widths
