@@ -18,7 +18,9 @@ One PE of the systolic array: the weight stays, the activation moves right (``a_
 
 Semantics are those of :func:`axmac.golden.pe.pe_stream` (cases, codes, operand roles, idle
 slots, ``acc_bits`` wrap): a slot's inputs presented in cycle ``t`` give ``psum_out``,
-``mul_ctrl``, ``add_ctrl``, ``a_out`` and ``valid_out`` in cycle ``t + 1``.
+``mul_ctrl``, ``add_ctrl``, ``a_out`` and ``valid_out`` in cycle ``t + 1``. The slot arithmetic
+(:class:`axmac.hw.mac_slot.MacSlot`) and the gating (:func:`axmac.hw.gating.gated_operands`) are
+shared with the systolic array's PEs (hw/pe_ws.py, hw/pe_os.py).
 
 Latency and throughput
 ----------------------
@@ -58,19 +60,19 @@ and the exact multiplier the PE equals an independently written MAC, for every g
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, Module, Mux, ResetSignal, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.hdl import signed as signed_shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..golden.bypass import Bypass
 from ..golden.multipliers import Multiplier
-from ..golden.pe import ADD_USED, IDLE_ADD, IDLE_MUL, MUL_USED, check_acc_bits
-from .bypass import AddBypass, MulBypass, mul_needed, operand_flags
-from .clock_gate import ICG_MODULE, ICG_VERILOG, ClockGate
+from ..golden.pe import check_acc_bits
+from .bypass import MulBypass, mul_needed, operand_flags
+from .gating import GATINGS, check_gating, gated_operands, gating_verilog
+from .mac_slot import MacSlot, register_operand
 from .multipliers import make_hw_multiplier
 
-GATINGS = ("none", "enable", "icg")
 DATAFLOWS = ("ws",)
 NO_BYPASS = Bypass()
 
@@ -111,8 +113,7 @@ class PE(wiring.Component):
             raise TypeError(f"multiplier must be a Multiplier golden model (make_multiplier), not {multiplier!r}")
         if not isinstance(bypass, Bypass):
             raise TypeError(f"bypass must be a Bypass, not {bypass!r}")
-        if gating not in GATINGS:
-            raise ValueError(f"gating must be one of {', '.join(map(repr, GATINGS))}, not {gating!r}")
+        check_gating(gating)
         if dataflow not in DATAFLOWS:
             raise ValueError(f"dataflow must be 'ws' (weight-stationary; 'os' is not implemented), not {dataflow!r}")
         check_acc_bits(acc_bits, multiplier.bits)
@@ -122,8 +123,7 @@ class PE(wiring.Component):
         self.mult = make_hw_multiplier(multiplier)
         self.extra_sources = list(self.mult.extra_sources)
         self.extra_verilog = dict(getattr(self.mult, "extra_verilog", None) or {})
-        if gating == "icg":
-            self.extra_verilog[f"{ICG_MODULE}.v"] = ICG_VERILOG
+        self.extra_verilog.update(gating_verilog(gating))
         op = signed_shape(self.bits) if self.is_signed else unsigned(self.bits)
         acc = signed_shape(acc_bits)
         super().__init__({
@@ -138,8 +138,8 @@ class PE(wiring.Component):
         bp, sgn = self.bypass, self.is_signed
         op = self.a_in.shape()
         m.submodules.mult = mult = self.mult
-        m.submodules.mul_bypass = mb = self.mul_bypass_cls(bits=self.bits, signed=sgn, bypass=bp)
-        m.submodules.add_bypass = ab = AddBypass(acc_bits=self.acc_bits, bypass=bp)
+        m.submodules.slot = slot = MacSlot(bits=self.bits, signed=sgn, acc_bits=self.acc_bits, bypass=bp,
+                                           mul_bypass_cls=self.mul_bypass_cls)
 
         # -- stationary weight and its flags, computed once at load ---------------------------
         w_reg = Signal(op, name="w_reg")
@@ -153,53 +153,24 @@ class PE(wiring.Component):
         nw_one = Mux(self.w_load, in_one, w_one)
 
         # -- input registers ----------------------------------------------------------------------
-        a_zero, a_one = operand_flags(self.a_in, sgn)
-        a_reg = Signal(op, name="a_reg")
+        a_reg, a_zero_q, a_one_q, a_zero, a_one = register_operand(m, self.a_in, sgn, "a")
         valid_reg = Signal(name="valid_reg")
         psum_reg = Signal(self.psum_in.shape(), name="psum_reg")
-        a_zero_q = Signal(init=1, name="a_zero_q")  # a_reg resets to 0
-        a_one_q = Signal(name="a_one_q")
-        m.d.sync += [a_reg.eq(self.a_in), valid_reg.eq(self.valid_in), psum_reg.eq(self.psum_in),
-                     a_zero_q.eq(a_zero), a_one_q.eq(a_one)]
+        m.d.sync += [valid_reg.eq(self.valid_in), psum_reg.eq(self.psum_in)]
 
         # -- the multiplier's activation operand, isolated by gating ---------------------------
         mul_en = Signal(name="mul_en")  # this cycle's slot needs the multiplier
         m.d.comb += mul_en.eq(self.valid_in & mul_needed(bp, a_zero, a_one, nw_zero, nw_one))
-        if self.gating == "none":
-            a_mul = a_reg
-        else:
-            a_mul = Signal(op, name="a_mul")
-            if self.gating == "enable":
-                with m.If(mul_en):
-                    m.d.sync += a_mul.eq(self.a_in)
-            else:
-                m.submodules.icg = icg = ClockGate()
-                m.domains.gated = gated = ClockDomain("gated", local=True)
-                m.d.comb += [icg.en.eq(mul_en | ResetSignal()), gated.clk.eq(icg.gclk),
-                             gated.rst.eq(ResetSignal())]
-                m.d.gated += a_mul.eq(self.a_in)
+        (a_mul,) = gated_operands(m, gating=self.gating, enable=mul_en, operands=[(self.a_in, a_reg, "a_mul")])
         m.d.comb += [mult.a.eq(a_mul), mult.b.eq(w_reg)]
 
-        # -- output stage: bypass or multiplier, then bypass or adder ---------------------------
-        m.d.comb += [mb.a.eq(a_reg), mb.b.eq(w_reg), mb.a_zero.eq(a_zero_q), mb.a_one.eq(a_one_q),
-                     mb.b_zero.eq(w_zero), mb.b_one.eq(w_one)]
-        product = Signal(mult.p.shape(), name="product")
-        with m.If(~valid_reg):
-            m.d.comb += [product.eq(0), self.mul_ctrl.eq(IDLE_MUL)]
-        with m.Elif(mb.ctrl == MUL_USED):
-            m.d.comb += [product.eq(mult.p), self.mul_ctrl.eq(mb.ctrl)]
-        with m.Else():
-            m.d.comb += [product.eq(mb.result), self.mul_ctrl.eq(mb.ctrl)]
-
-        m.d.comb += [ab.a.eq(product), ab.b.eq(psum_reg)]  # product extended (or wrapped) to acc_bits
-        total = Signal(self.psum_in.shape(), name="sum")
-        m.d.comb += total.eq(psum_reg + ab.a)
-        with m.If(~valid_reg):
-            m.d.comb += [self.psum_out.eq(psum_reg), self.add_ctrl.eq(IDLE_ADD)]
-        with m.Elif(ab.ctrl == ADD_USED):
-            m.d.comb += [self.psum_out.eq(total), self.add_ctrl.eq(ab.ctrl)]
-        with m.Else():
-            m.d.comb += [self.psum_out.eq(ab.result), self.add_ctrl.eq(ab.ctrl)]
-
-        m.d.comb += [self.a_out.eq(a_reg), self.valid_out.eq(valid_reg), self.w_out.eq(w_reg)]
+        # -- bypass or multiplier, then bypass or adder (hw/mac_slot.py) ------------------------
+        m.d.comb += [slot.valid.eq(valid_reg), slot.a.eq(a_reg), slot.b.eq(w_reg), slot.a_zero.eq(a_zero_q),
+                     slot.a_one.eq(a_one_q), slot.b_zero.eq(w_zero), slot.b_one.eq(w_one),
+                     slot.mult_p.eq(mult.p), slot.addend.eq(psum_reg)]
+        m.d.comb += [self.psum_out.eq(slot.result), self.mul_ctrl.eq(slot.mul_ctrl), self.add_ctrl.eq(slot.add_ctrl),
+                     self.a_out.eq(a_reg), self.valid_out.eq(valid_reg), self.w_out.eq(w_reg)]
         return m
+
+
+__all__ = ["DATAFLOWS", "GATINGS", "NO_BYPASS", "PE"]
