@@ -156,42 +156,22 @@ def gemm_program(cfg: ArrayConfig, x, w, *, bias=None, requant: RequantParams | 
     params = bias is not None or requant is not None
     mult_c, shift_c = requant.per_channel(G * N) if requant is not None else (None, None)
     plan = plan_gemm(cfg, M, K, N, G, params=params, gp=gp)
-    R, C = cfg.rows, cfg.cols
-    ws = cfg.dataflow == "ws"
-    cmd = {f: plan.field(f if f != "m" else "m").copy() for f in CMD_FIELDS}
+    C = cfg.cols
+    cmd = {f: plan.field(f).copy() for f in CMD_FIELDS}
     w_beats, a_beats, out_rows, qp_rows = [], [], [], []
-    for t in plan.tiles:
-        g0, g1, _, _, _, m0, m1, k0, k1, n0, n1, _, last, commit, count, _ = (int(v) for v in t)
-        gc, mm, kk, nn = g1 - g0, m1 - m0, k1 - k0, n1 - n0
-        lane_g = np.full(C, -1, np.int64)
-        lane_n = np.full(C, -1, np.int64)
-        for gi in range(gc):
-            lane_g[gi * plan.nt: gi * plan.nt + nn] = g0 + gi
-            lane_n[gi * plan.nt: gi * plan.nt + nn] = np.arange(n0, n1)
-        if ws:
-            wb = np.zeros((R, C), np.int64)
-            ab = np.zeros((mm, R), np.int64)
-            for gi in range(gc):
-                r, c = gi * plan.kt, gi * plan.nt
-                wb[r:r + kk, c:c + nn] = w[g0 + gi, k0:k1, n0:n1]
-                ab[:, r:r + kk] = x[g0 + gi, m0:m1, k0:k1]
-            rows_out = np.arange(m0, m1) if last else np.arange(0)
-        else:
-            wb = np.zeros((count, C), np.int64)
-            ab = np.zeros((count, R), np.int64)
-            for gi in range(gc):
-                c = gi * plan.nt
-                ab[gi * K:(gi + 1) * K, :mm] = x[g0 + gi, m0:m1, :].T
-                wb[gi * K:(gi + 1) * K, c:c + nn] = w[g0 + gi, :, n0:n1]
-            rows_out = np.arange(m1 - 1, m0 - 1, -1)
-        w_beats.append(wb)
-        a_beats.append(ab)
-        if len(rows_out):
-            idx = (lane_g[None, :] * M + rows_out[:, None]) * N + lane_n[None, :]
+    tiles = plan.tiles
+    key = tiles[:, 0] * (plan.n + 1) + tiles[:, 9]  # (group set, column block): contiguous runs of tiles
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    for run in np.split(np.arange(len(tiles)), bounds):
+        wb, ab, rows, lanes = _column_group(cfg, plan, x, w, tiles[run])
+        w_beats += wb
+        a_beats += ab
+        lane_g, lane_n = lanes
+        if len(rows):
+            idx = (lane_g[None, :] * M + rows[:, None]) * N + lane_n[None, :]
             out_rows.append(np.where(lane_g[None, :] >= 0, idx, -1))
-        if commit:
-            ch = np.where(lane_g >= 0, lane_g * N + lane_n, -1)
-            qp_rows.append(ch)
+        if tiles[run, 13].any():
+            qp_rows.append(np.where(lane_g >= 0, lane_g * N + lane_n, -1))
     ch = np.array(qp_rows, np.int64).reshape(-1, C)
     used = ch >= 0
     take = np.where(used, ch, 0)
@@ -206,3 +186,43 @@ def gemm_program(cfg: ArrayConfig, x, w, *, bias=None, requant: RequantParams | 
           "requant": np.full(q, 1 if requant else 0, np.int64)}
     return Program(cfg, plan, cmd, np.concatenate(w_beats), np.concatenate(a_beats), qp,
                    np.concatenate(out_rows) if out_rows else np.zeros((0, C), np.int64), x, w, bias_v, requant)
+
+
+def _column_group(cfg: ArrayConfig, plan: TilePlan, x: np.ndarray, w: np.ndarray, tiles: np.ndarray):
+    """The ``w`` and ``a`` beats (lists of blocks), output rows and lane map ``(group, column)``
+    of the consecutive tiles of one (group set, column block)."""
+    R, C, K, M = cfg.rows, cfg.cols, plan.k, plan.m
+    g0, g1, n0, n1 = (int(v) for v in tiles[0, [0, 1, 9, 10]])
+    gc, nn = g1 - g0, n1 - n0
+    lane_g = np.full(C, -1, np.int64)
+    lane_n = np.full(C, -1, np.int64)
+    for gi in range(gc):
+        lane_g[gi * plan.nt: gi * plan.nt + nn] = g0 + gi
+        lane_n[gi * plan.nt: gi * plan.nt + nn] = np.arange(n0, n1)
+    if cfg.dataflow == "ws":
+        wblk, xblk = {}, {}
+        for k0, k1 in {(int(a), int(b)) for a, b in tiles[:, [7, 8]]}:
+            wb = np.zeros((R, C), np.int64)
+            xp = np.zeros((M, R), np.int64)
+            for gi in range(gc):
+                r, c = gi * plan.kt, gi * plan.nt
+                wb[r:r + k1 - k0, c:c + nn] = w[g0 + gi, k0:k1, n0:n1]
+                xp[:, r:r + k1 - k0] = x[g0 + gi, :, k0:k1]
+            wblk[k0], xblk[k0] = wb, xp
+        w_beats = [wblk[int(t[7])] for t in tiles]
+        a_beats = [xblk[int(t[7])][int(t[5]):int(t[6])] for t in tiles]
+        rows = np.concatenate([np.arange(t[5], t[6]) for t in tiles if t[12]] or [np.zeros(0, np.int64)])
+        return w_beats, a_beats, rows, (lane_g, lane_n)
+    # os: every row block of the column group at once, rows of a tile bottom first
+    nmb, mt = len(tiles), plan.mt
+    wb = np.zeros((gc * K, C), np.int64)
+    ab = np.zeros((nmb, gc * K, R), np.int64)
+    for gi in range(gc):
+        wb[gi * K:(gi + 1) * K, gi * plan.nt: gi * plan.nt + nn] = w[g0 + gi, :, n0:n1]
+        xg = np.zeros((nmb * mt, K), np.int64)
+        m_lo = int(tiles[0, 5])
+        xg[:min(M - m_lo, nmb * mt)] = x[g0 + gi, m_lo:m_lo + nmb * mt]
+        ab[:, gi * K:(gi + 1) * K, :mt] = xg.reshape(nmb, mt, K).transpose(0, 2, 1)
+    rows = (tiles[:, 5:6] + mt - 1 - np.arange(mt)[None, :]).ravel()
+    rows = rows[rows < tiles[:, 6].repeat(mt)]
+    return [np.broadcast_to(wb, (nmb, *wb.shape)).reshape(-1, C)], [ab.reshape(-1, R)], rows, (lane_g, lane_n)
