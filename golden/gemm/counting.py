@@ -16,7 +16,8 @@ work. Write ``z_k`` for ``acc_zero(s_k)`` (``s_k == 0`` modulo ``2**acc_bits``).
   histograms ``hx[k, a]`` of activation patterns (from the kernels) and ``hw[k, b]`` of weight
   patterns, each is ``sum_k sum_a hx[k, a] * sum_b G[a, b] * hw[k, b]`` for the grid
   ``G[a, b]`` of the predicate on every operand pair (``mul_zero``, ``mul_one_case``,
-  ``acc_zero(T[a, b])``): one small float GEMM ``hw @ G^T`` (exact: counts below ``2**24``).
+  ``acc_zero(T[a, b])``). Patterns with equal grid rows (columns) are merged into classes
+  first (a handful for most tables), so this costs a few small matrix products.
 
 The identities hold modulo ``2**acc_bits`` as the predicates do; tests compare every count with
 a per-product loop over the definitions.
@@ -54,30 +55,46 @@ def chain_dtype(tile: int, max_abs: int, acc_bits: int) -> tuple[type, int]:
     return np.int64, int(acc_mask(acc_bits))
 
 
-def grids(values: np.ndarray, table: np.ndarray, signed: bool, acc_bits: int) -> np.ndarray:
-    """``G`` of shape ``(3, n, n)`` float32: the predicates ``mul_zero``, ``mul_one_case`` and
-    ``acc_zero(T)`` on every pair of bit patterns (``values[i]`` is the value of pattern ``i``)."""
+def grids(values: np.ndarray, table: np.ndarray, signed: bool, acc_bits: int):
+    """The predicates ``mul_zero``, ``mul_one_case`` and ``acc_zero(T)`` on every pair of bit
+    patterns (``values[i]`` is the value of pattern ``i``), compressed: patterns whose rows
+    (columns) agree in all three grids form one class. Returns ``(ra, g, rb)``: one-hot class
+    matrices ``ra`` (n, ua) and ``rb`` (n, ub) and the class grids ``g`` (3, ua, ub), with
+    ``G = ra @ g @ rb.T`` exactly."""
     a = values[:, None].astype(np.int64)
     b = values[None, :].astype(np.int64)
-    g = np.stack([mul_zero(a, b), mul_one_case(a, b, bool(signed)),
-                  acc_zero(table.astype(np.int64), acc_mask(acc_bits))])
-    return g.astype(np.float32)
+    full = np.stack([mul_zero(a, b), mul_one_case(a, b, bool(signed)),
+                     acc_zero(table.astype(np.int64), acc_mask(acc_bits))])
+    n = values.size
+    _, first_a, inv_a = np.unique(full.transpose(1, 0, 2).reshape(n, -1), axis=0, return_index=True,
+                                  return_inverse=True)
+    _, first_b, inv_b = np.unique(full.transpose(2, 0, 1).reshape(n, -1), axis=0, return_index=True,
+                                  return_inverse=True)
+    g = full[:, first_a][:, :, first_b].astype(np.float64)
+    ra = np.zeros((n, first_a.size))
+    ra[np.arange(n), inv_a.ravel()] = 1
+    rb = np.zeros((n, first_b.size))
+    rb[np.arange(n), inv_b.ravel()] = 1
+    return ra, g, rb
 
 
-def table_counts(hx: np.ndarray, wi: np.ndarray, g: np.ndarray) -> tuple[int, ...]:
-    """``(zero, one, p_zero)``: ``sum_k hx[k] . (G @ hw[k])`` for each grid (see module doc).
+def table_counts(hx: np.ndarray, wi: np.ndarray, grids) -> tuple[int, ...]:
+    """``(zero, one, p_zero)``: ``sum_k hx[k] . (G @ hw[k])`` for each grid (see module doc),
+    on the pattern classes of :func:`grids`.
 
     ``hx`` (K, n) int: activation-pattern histogram per ``k``; ``wi`` (K, N) weight patterns.
     """
+    ra, g, rb = grids
     k, na = hx.shape
     if k == 0 or wi.shape[1] == 0:
         return 0, 0, 0
-    hw = np.zeros((k, na), dtype=np.float32)
-    np.add.at(hw, (np.repeat(np.arange(k), wi.shape[1]), wi.ravel()), 1)
-    used = np.flatnonzero(hx.any(axis=0))  # only the activation patterns that occur
-    per_ka = hw @ g[:, used, :].reshape(-1, na).T  # (K, 3 * used): sum_b G[a, b] hw[k, b]
-    per_ka = per_ka.astype(np.int64).reshape(k, 3, used.size)
-    return tuple(int(v) for v in np.einsum("kga,ka->g", per_ka, hx[:, used].astype(np.int64)))
+    keys = (np.arange(k, dtype=np.int64)[:, None] * na + wi).ravel()
+    hw = np.bincount(keys, minlength=k * na).reshape(k, na)
+    # class histograms (float64 sums of integers below 2**53: exact), then exact int64 products
+    hxc = np.rint(hx @ ra).astype(np.int64)
+    hwc = np.rint(hw @ rb).astype(np.int64)
+    per_kb = np.einsum("ka,gab->gkb", hxc, g.astype(np.int64))
+    return tuple(int(v) for v in (per_kb * hwc).sum(axis=(1, 2)))
 
 
 def add_counts(stats: TrivialStats, m: int, k: int, n: int, chains: int, zero: int, one: int, p_zero: int,

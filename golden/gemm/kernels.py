@@ -159,8 +159,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
             for part in prange(nparts):
                 r0 = part * m_total // nparts
                 r1 = (part + 1) * m_total // nparts
-                lblk = np.empty((kbm * na if ROWS else 1, nb), src.dtype)
-                lrows = lblk if ROWS else src
+                lflat = np.empty(kbm * na * nb if ROWS else 1, src.dtype)
                 idx = np.empty(kbm, np.int64)
                 zf = np.empty(kbm * na if ROWS else 1, np.bool_)
                 ret = np.zeros(nb, np.int32)
@@ -168,6 +167,8 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 n_zero = 0
                 for n0 in range(n_first, n_total, nb):
                     wn = min(nb, n_total - n0)
+                    # C-contiguous rows of exactly wn products (a column slice would not vectorise)
+                    lrows = lflat[:kbm * na * wn].reshape(kbm * na, wn) if ROWS else src
                     for b in range(blocks.shape[0]):
                         k0 = blocks[b, 0]
                         kb = blocks[b, 1] - k0
@@ -175,7 +176,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                             for kk in range(kb):
                                 for a in range(na):
                                     zf[kk * na + a] = zrow[a]
-                                    row = lblk[kk * na + a]
+                                    row = lrows[kk * na + a]
                                     for j in range(wn):
                                         row[j] = src[a, wi[k0 + kk, n0 + j]]
                         for m in range(r0, r1):
@@ -194,11 +195,11 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                 s = chain[m, n0:n0 + wn]
                                 if blocks[b, 2]:
                                     s[:] = 0
-                                _walk_rows(s, lrows[:, :wn] if ROWS else lrows, idx, c, mask, ret)
+                                _walk_rows(s, lrows, idx, c, mask, ret)
                                 if blocks[b, 3]:
                                     n_zero += _end_chains(s, acc[m, n0:n0 + wn], mask)
                             else:
-                                _add_rows(acc[m, n0:n0 + wn], lrows[:, :wn] if ROWS else lrows, idx, c)
+                                _add_rows(acc[m, n0:n0 + wn], lrows, idx, c)
                         if STATS:  # int32 lane counters: at most rows x kb events between flushes
                             for j in range(wn):
                                 n_ret += ret[j]
