@@ -99,7 +99,7 @@ def _pattern(p, name: str) -> np.ndarray:
 
 
 def _flags(v: np.ndarray, signed: bool) -> np.ndarray:
-    """Operand flags the MUL code depends on: 1 = zero, 2 = +-1 (``golden.pe.is_one``), 0 = other."""
+    """Operand flags the MUL code depends on: 1 = zero, 2 = +-1 (``golden.bypass.is_one``), 0 = other."""
     return np.where(v == 0, 1, np.where(is_one(v, signed), 2, 0)).astype(np.uint8)
 
 

@@ -66,6 +66,15 @@ class Program:
     def shape(self) -> tuple[int, int, int]:
         return self.plan.groups, self.plan.m, self.plan.n
 
+    @property
+    def out_tiles(self) -> np.ndarray:
+        """The tile (index into ``plan.tiles``) each ``o`` beat comes from."""
+        f = self.plan.field
+        if self.plan.dataflow == "ws":
+            last = np.flatnonzero(f("last"))
+            return np.repeat(last, f("count")[last])
+        return np.repeat(np.arange(len(self.plan.tiles)), f("m"))
+
     def assemble(self, o_values) -> np.ndarray:
         """``o`` beat values ``(n_o, C)`` -> ``Y (G, M, N)`` int64 (every element is written once)."""
         o_values = np.asarray(o_values, dtype=np.int64)

@@ -117,6 +117,11 @@ def test_streams_compute_y(dataflow, R, C, D, G, M, K, N):
     y = prog.assemble(host_eval(cfg, prog))
     assert np.array_equal(y, np.matmul(x, w))
     assert np.array_equal(prog.expected(), np.matmul(x, w))
+    tiles = prog.out_tiles
+    assert len(tiles) == len(prog.out_index) and np.all(np.diff(tiles) >= 0)
+    m0, m1 = prog.plan.field("m0")[tiles], prog.plan.field("m1")[tiles]
+    row = np.where(prog.out_index >= 0, prog.out_index // N % M, -1).max(axis=1)
+    assert np.all((m0 <= row) & (row < m1))  # each beat's rows belong to its tile
     unused = prog.out_index < 0
     assert np.all(host_eval(cfg, prog)[unused] == 0)  # zero lanes in, zero results out
 
