@@ -1,0 +1,107 @@
+"""Amaranth-simulator stream harness of the accelerator (hw/top.py) shared by the array tests.
+
+:func:`run_streams` drives the ``cmd``, ``w``, ``a`` and ``qp`` streams with lists of beats as
+docs/array.md's test streams do (a driver presents its next beat only if none is pending and its
+``idle`` pattern is false; ``o.ready = not stall[t]``), records the cycle of every transfer and
+of every ``o`` row, and returns them with the counters at the end. :func:`ref_output` is the
+output stage's arithmetic written from docs/array.md (used until ``golden/requant.py`` lands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Value
+from amaranth.sim import Simulator
+
+from axmac.config import COUNTER_BITS, COUNTER_NAMES
+
+STREAMS = ("cmd", "w", "a", "qp")
+
+
+@dataclass
+class Trace:
+    taken: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in STREAMS})
+    out: list[tuple[int, list[int]]] = field(default_factory=list)  # (cycle, row)
+    counters: list[list[list[int]]] | None = None  # [r][c][j]
+    credits: list[int] = field(default_factory=list)
+    cycles: int = 0
+
+
+def wrap(x: int, bits: int) -> int:
+    return ((x + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1))
+
+
+def fit(x: int, bits: int, overflow: str) -> int:
+    if overflow == "wrap":
+        return wrap(x, bits)
+    return max(-(1 << (bits - 1)), min((1 << (bits - 1)) - 1, x))
+
+
+def ref_output(acc: int, col: dict, qp: dict, acc_bits: int, overflow: str, kind: str = "requant") -> int:
+    """docs/array.md's output stage for one column."""
+    t = acc + col["bias"]
+    if kind == "acc" or not qp["requant"]:
+        return fit(t, acc_bits, overflow)
+    shift = col["shift"]
+    rounding = 1 << (shift - 1) if shift else 0
+    x = qp["zp"] + ((t * col["mult"] + rounding) >> shift)
+    lo = max(qp["lo"], qp["zp"]) if qp["relu"] else qp["lo"]
+    return min(max(x, lo), qp["hi"])
+
+
+def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict[str, Callable[[int], bool]] | None = None,
+                stall: Callable[[int], bool] | None = None, max_cycles: int = 2000, extra_cycles: int = 0,
+                probe=None) -> Trace:
+    """Drive ``dut`` (an :class:`~axmac.hw.top.Accelerator`) until ``n_out`` rows have left.
+
+    ``beats[s]`` are payload values for stream ``s`` (what ``layout.const`` takes: dicts or lists).
+    ``probe(ctx, t, trace)`` is called every cycle before the edge (to watch internals).
+    """
+    idle = idle or {}
+    trace = Trace()
+    layouts = {s: getattr(dut, s).payload.shape() for s in STREAMS}
+    queues = {s: [layouts[s].const(b).as_value().value for b in beats.get(s, [])] for s in STREAMS}
+
+    async def bench(ctx):
+        pending = dict.fromkeys(STREAMS)
+        t = 0
+        done_at = None
+        while t < max_cycles:
+            for s in STREAMS:
+                port = getattr(dut, s)
+                if pending[s] is None and queues[s] and not idle.get(s, lambda _t: False)(t):
+                    pending[s] = queues[s].pop(0)
+                ctx.set(port.valid, pending[s] is not None)
+                if pending[s] is not None:
+                    ctx.set(Value.cast(port.payload), pending[s])
+            ready = not (stall and stall(t))
+            ctx.set(dut.o.ready, ready)
+            fired = [s for s in STREAMS if pending[s] is not None and ctx.get(getattr(dut, s).ready)]
+            if ctx.get(dut.o.valid) and ready:
+                trace.out.append((t, list(ctx.get(dut.o.payload))))
+            if probe:
+                probe(ctx, t, trace)
+            await ctx.tick()
+            for s in fired:
+                pending[s] = None
+                trace.taken[s].append(t)
+            t += 1
+            if done_at is None and len(trace.out) >= n_out:
+                done_at = t
+            if done_at is not None and t >= done_at + extra_cycles:
+                break
+        trace.cycles = t
+        if hasattr(dut, "counters"):
+            cfg = dut.config
+            raw = ctx.get(dut.counters)
+            n = len(COUNTER_NAMES)
+            trace.counters = [[[(raw >> (((r * cfg.cols + c) * n + j) * COUNTER_BITS)) & ((1 << COUNTER_BITS) - 1)
+                                for j in range(n)] for c in range(cfg.cols)] for r in range(cfg.rows)]
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return trace
