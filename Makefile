@@ -49,3 +49,26 @@ lenet: setup
 
 clean:
 	rm -rf build sim_build .pytest_cache
+
+# OSU 0.18 um standard cells (Liberty, Verilog models, LEF) for the ASIC area and energy flows
+# (gen/techlib.py finds them here). Debian's qflow-tech-osu018 is a 62 KB package; unpacking it
+# with dpkg -x avoids installing qflow and its dependencies. Optional: tests that need it skip.
+OSU018_DIR := $(VENV)/share/axmac/osu018
+.PHONY: osu018 icarus
+osu018: $(OSU018_DIR)/osu018_stdcells.lib
+
+$(OSU018_DIR)/osu018_stdcells.lib:
+	@tmp=$$(mktemp -d) && cd $$tmp && \
+	  { apt-get download qflow-tech-osu018 >/dev/null 2>&1 || \
+	    { echo "error: apt-get download qflow-tech-osu018 failed (run apt-get update first?)"; exit 2; }; } && \
+	  dpkg -x qflow-tech-osu018_*.deb x && \
+	  mkdir -p $(CURDIR)/$(OSU018_DIR) && \
+	  cp x/usr/share/qflow/tech/osu018/osu018_stdcells.lib x/usr/share/qflow/tech/osu018/osu018_stdcells.v \
+	     x/usr/share/qflow/tech/osu018/osu018_stdcells.lef $(CURDIR)/$(OSU018_DIR)/ && \
+	  cp x/usr/share/doc/qflow-tech-osu018/copyright $(CURDIR)/$(OSU018_DIR)/copyright && \
+	  rm -rf $$tmp
+	@echo "OSU018 standard cells installed in $(OSU018_DIR)"
+
+# Icarus Verilog: the optional gate-level simulator with cell delays (glitches) for axmac energy.
+icarus:
+	@command -v iverilog >/dev/null 2>&1 || apt-get install -y -q iverilog
