@@ -2,9 +2,12 @@
 
 :func:`run_streams` drives the ``cmd``, ``w``, ``a`` and ``qp`` streams with lists of beats as
 docs/array.md's test streams do (a driver presents its next beat only if none is pending and its
-``idle`` pattern is false; ``o.ready = not stall[t]``), records the cycle of every transfer and
-of every ``o`` row, and returns them with the counters at the end. :func:`ref_output` is the
-output stage's arithmetic written from docs/array.md (used until ``golden/requant.py`` lands).
+``idle[t mod L]`` is false; ``o.ready = not stall[t mod L]``), records the cycle of every
+transfer and of every ``o`` row, and returns them with the counters as they read in the cycle
+after the last row left. :func:`cocheck` runs a :mod:`axmac.golden.array_program` program through
+it and through the register-level golden model (:func:`axmac.golden.array.simulate`) and
+compares everything: ``o`` values and cycles, every input beat's cycle, counters, run length.
+:func:`ref_output` is docs/array.md's output-stage formula, written out for the unit tests.
 """
 
 from __future__ import annotations
@@ -51,18 +54,32 @@ def ref_output(acc: int, col: dict, qp: dict, acc_bits: int, overflow: str, kind
     return min(max(x, lo), qp["hi"])
 
 
-def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict[str, Callable[[int], bool]] | None = None,
-                stall: Callable[[int], bool] | None = None, max_cycles: int = 2000, extra_cycles: int = 0,
-                probe=None) -> Trace:
+def _pack(layout, beat) -> int:
+    return beat if isinstance(beat, int) else layout.const(beat).as_value().value
+
+
+def _pattern(p) -> Callable[[int], bool]:
+    if p is None:
+        return lambda _t: False
+    if callable(p):
+        return p
+    p = [bool(v) for v in p]
+    return lambda t: p[t % len(p)]
+
+
+def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict | None = None, stall=None,
+                max_cycles: int = 2000, extra_cycles: int = 0, probe=None) -> Trace:
     """Drive ``dut`` (an :class:`~axmac.hw.top.Accelerator`) until ``n_out`` rows have left.
 
-    ``beats[s]`` are payload values for stream ``s`` (what ``layout.const`` takes: dicts or lists).
-    ``probe(ctx, t, trace)`` is called every cycle before the edge (to watch internals).
+    ``beats[s]`` are payloads for stream ``s``: packed integers, or what ``layout.const`` takes
+    (dicts, lists). ``idle[s]`` and ``stall`` are boolean patterns (repeated) or functions of the
+    cycle. ``probe(ctx, t, trace)`` is called every cycle before the edge (to watch internals).
     """
-    idle = idle or {}
+    idle = {s: _pattern((idle or {}).get(s)) for s in STREAMS}
+    stall = _pattern(stall)
     trace = Trace()
     layouts = {s: getattr(dut, s).payload.shape() for s in STREAMS}
-    queues = {s: [layouts[s].const(b).as_value().value for b in beats.get(s, [])] for s in STREAMS}
+    queues = {s: [_pack(layouts[s], b) for b in beats.get(s, [])] for s in STREAMS}
 
     async def bench(ctx):
         pending = dict.fromkeys(STREAMS)
@@ -71,12 +88,12 @@ def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict[str, Call
         while t < max_cycles:
             for s in STREAMS:
                 port = getattr(dut, s)
-                if pending[s] is None and queues[s] and not idle.get(s, lambda _t: False)(t):
+                if pending[s] is None and queues[s] and not idle[s](t):
                     pending[s] = queues[s].pop(0)
                 ctx.set(port.valid, pending[s] is not None)
                 if pending[s] is not None:
                     ctx.set(Value.cast(port.payload), pending[s])
-            ready = not (stall and stall(t))
+            ready = not stall(t)
             ctx.set(dut.o.ready, ready)
             fired = [s for s in STREAMS if pending[s] is not None and ctx.get(getattr(dut, s).ready)]
             if ctx.get(dut.o.valid) and ready:
@@ -105,3 +122,26 @@ def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict[str, Call
     sim.add_testbench(bench)
     sim.run()
     return trace
+
+
+def cocheck(cfg, program, *, idle: dict | None = None, stall=None, max_cycles: int = 5000):
+    """Run ``program`` on ``Accelerator(config=cfg)`` and on the golden model; assert they agree.
+
+    Returns ``(trace, golden_run)``.
+    """
+    import numpy as np
+
+    from axmac.golden.array import simulate
+    from axmac.hw.top import Accelerator
+
+    gold = simulate(cfg, program, idle=idle, stall=stall)
+    dut = Accelerator(config=cfg)
+    tr = run_streams(dut, program.payloads(), n_out=len(gold.o), idle=idle, stall=stall, max_cycles=max_cycles)
+    for s in STREAMS:
+        assert tr.taken[s] == [int(c) for c in gold.beat_cycles[s]], f"{s} beats taken in other cycles"
+    assert [c for c, _ in tr.out] == [int(c) for c in gold.o_cycles], "o rows left in other cycles"
+    np.testing.assert_array_equal(np.array([row for _, row in tr.out]).reshape(gold.o.shape), gold.o)
+    assert tr.cycles == gold.cycles
+    if tr.counters is not None:
+        np.testing.assert_array_equal(np.array(tr.counters), gold.counters % (1 << COUNTER_BITS))
+    return tr, gold

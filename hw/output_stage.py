@@ -1,0 +1,100 @@
+"""Output stage: bias, fixed-point requantization, ReLU and clamp, or the accumulator (3 stages).
+
+For column ``c`` of a row of results, with the parameters of the bank the row is tagged with
+(docs/array.md "Output stage"; ``golden/requant.py`` is the reference), ``t = result + bias_c``
+exactly (``A + 1`` bits), then
+
+* ``requant = 1``: ``y = clamp(zp + ((t * mult_c + round) >> shift_c), lo', hi)`` with
+  ``round = 2**(shift_c - 1)`` (0 if ``shift_c = 0``), ``>>`` arithmetic (floor), and
+  ``lo' = max(lo, zp)`` if ``relu`` else ``lo``; ``clamp(x, lo', hi) = min(max(x, lo'), hi)``;
+* ``requant = 0``: ``y = fit(t)``, wrapped or saturated to ``A`` bits (``ArrayConfig.overflow``).
+
+With ``ArrayConfig.output_stage == "acc"`` there is no multiplier and every row takes the
+``requant = 0`` path.
+
+Pipeline (``P = 3``): stage 1, cycle ``T``: ``t`` (registered at edge ``T + 1``); stage 2: the
+product plus rounding, or ``t`` itself (registered at ``T + 2``); stage 3, cycle ``T + 2``,
+combinational: shift, zero point and clamp, or ``fit``. ``o_row``/``o_valid`` are meant to be
+written into the output FIFO at edge ``T + 3``. Throughput one row per cycle.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..config import ArrayConfig
+from .layouts import o_layout, qp_layout
+from .mesh import check_config
+from .overflow import fit
+
+
+def clamp(x, lo, hi):
+    """``min(max(x, lo), hi)`` (``hi`` wins when ``lo > hi``)."""
+    low = Mux(x < lo, lo, x)
+    return Mux(low > hi, hi, low)
+
+
+class OutputStage(wiring.Component):
+    """The output stage of the array (see the module docstring).
+
+    Parameters
+    ----------
+    config : ArrayConfig
+        ``cols``, ``acc_bits``, ``overflow`` and ``output_stage`` (``"requant"`` or ``"acc"``).
+
+    Attributes
+    ----------
+    i_row, i_valid, i_tag : In
+        A row of ``C`` results at the stage's input in cycle ``T`` and its bank tag.
+    banks : In(array of 2 qp blocks)
+        The parameter banks (stable while rows tagged with them are in flight).
+    o_row, o_valid : Out
+        The row's outputs in cycle ``T + 2`` (combinational), for the FIFO.
+    o_tag : Out(1)
+    """
+
+    def __init__(self, *, config: ArrayConfig):
+        check_config(config)
+        self.config = config
+        super().__init__({
+            "i_row": In(o_layout(config)), "i_valid": In(1), "i_tag": In(1),
+            "banks": In(data.ArrayLayout(qp_layout(config), 2)),
+            "o_row": Out(o_layout(config)), "o_valid": Out(1), "o_tag": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        A = cfg.acc_bits
+        requant_hw = cfg.output_stage == "requant"
+        valid = [self.i_valid, Signal(name="valid1"), Signal(name="valid2")]
+        tag = [self.i_tag, Signal(name="tag1"), Signal(name="tag2")]
+        m.d.sync += [valid[1].eq(valid[0]), valid[2].eq(valid[1]), tag[1].eq(tag[0]), tag[2].eq(tag[1])]
+        bank = [Signal(qp_layout(cfg), name=f"bank{k}") for k in range(3)]  # the parameters of stage k's row
+        m.d.comb += [bank[k].eq(Mux(tag[k], self.banks[1], self.banks[0])) for k in range(3)]
+        requant = bank[2].requant if requant_hw else Const(0, 1)
+
+        zp, lo, hi = bank[2].zp, bank[2].lo, bank[2].hi
+        lo_eff = Mux(bank[2].relu & (zp > lo), zp, lo)
+        for c in range(cfg.cols):
+            t1 = Signal(signed(A + 1), name=f"t1_{c}")
+            m.d.sync += t1.eq(self.i_row[c] + bank[0].col[c].bias)
+            # stage 2: the requantization product plus rounding, or t itself
+            if requant_hw:
+                p1 = bank[1].col[c]
+                rounding = (Const(1, 64) << p1.shift) >> 1
+                prod = t1 * p1.mult + rounding
+                v2 = Signal(prod.shape(), name=f"v2_{c}")
+                m.d.sync += v2.eq(Mux(bank[1].requant, prod, t1))
+            else:
+                v2 = Signal(t1.shape(), name=f"v2_{c}")
+                m.d.sync += v2.eq(t1)
+            # stage 3 (combinational, into the FIFO): shift, zero point and clamp, or fit
+            out = fit(v2, A, cfg.overflow)
+            if requant_hw:
+                out = Mux(requant, clamp(zp + (v2 >> bank[2].col[c].shift), lo_eff, hi), out)
+            m.d.comb += self.o_row[c].eq(out)
+        m.d.comb += [self.o_valid.eq(valid[2]), self.o_tag.eq(tag[2])]
+        return m
