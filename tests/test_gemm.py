@@ -305,7 +305,7 @@ def test_stats_match_loop_reference(spec, bits, signed, bypass, k_tile):
     bp = Bypass.parse(bypass)
     fmt = mult.fmt
     small = OperandFormat(bits, signed)
-    for m, k, n in ((2, 13, 3), (40, 21, 5), (70, 9, 9)):  # direct, narrow and wide table kernels
+    for m, k, n in ((2, 13, 3), (40, 21, 5), (70, 9, 9)):  # direct; rows with fewer columns than a vector, and more
         x = rich_operands(rng, (m, k), small, 0.6)
         w = rich_operands(rng, (k, n), small, 0.6)
         x = np.clip(x // 8, fmt.lo, fmt.hi) if bits > 6 else x  # small values: more (d)/(e)
@@ -421,15 +421,16 @@ def test_plan_cache_does_not_keep_multipliers_alive():
 
 
 @pytest.mark.parametrize("k_tile", [None, 6, 7])
-def test_narrow_kernel_blocking(k_tile, monkeypatch):
-    """Fewer than 8 columns, K-blocks of 4 inside longer chains, two row parts, int32 spans."""
+def test_few_columns_blocking(k_tile, monkeypatch):
+    """Fewer than 8 columns (shorter than a SIMD vector), K-blocks of 4 inside longer chains,
+    two row parts, int32 spans."""
     rng = np.random.default_rng(12)
     mult = perturbed(6, True)
     x = rich_operands(rng, (150, 30), mult.fmt, 0.7)
     w = rich_operands(rng, (30, 5), mult.fmt, 0.7)
     x, w = with_opposites(x, w, mult.fmt)
     monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(gemm.table, "NARROW_BLOCK_K", 4)
+    monkeypatch.setattr(gemm.table, "L_BLOCK_BYTES", 64 * 5 * 2 * 4)  # 4 k per block
     monkeypatch.setattr(gemm.table, "INT32_LIMIT", 1026 * 9)
     ref = ref_gemm(x, w, mult)
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
@@ -476,7 +477,7 @@ def wrapping_operands(rng, m, k, n, fmt: OperandFormat):
     return x, w
 
 
-@pytest.mark.parametrize("m, n", [(3, 5), (40, 5), (70, 9)])  # direct, narrow, rows layouts
+@pytest.mark.parametrize("m, n", [(3, 5), (40, 5), (70, 9)])  # direct; rows with few and more columns
 @pytest.mark.parametrize("spec", ["exact", "perturbed"])
 def test_stats_modulo_accumulator(m, n, spec):
     """4-bit operands into an 8-bit accumulator: (d)/(e) are tested modulo 2**8, as in the PE."""

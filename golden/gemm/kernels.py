@@ -5,18 +5,16 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
 ``(layout, stats)``:
 
 ``layout``
-    ``"rows"``   ``N >= SMALL_N``: for each K-block and block of output columns, each thread
-    gathers its private ``L[kk, a, :] = T[a, wi[k0 + kk, cols]]`` (L2-sized), then for each row
-    ``m`` adds the contiguous rows ``L[kk, xi[m, k]]`` into the accumulator row (SIMD);
-    rows of ``T`` that are all zero (``zrow``) are skipped (a ReLU'd activation's zeros).
-    ``"given"``  the same with the rows supplied by the caller (the fallback path: ``lrows`` and
+    ``"rows"``   for each K-block and block of output columns, each thread gathers its private
+    ``L[kk, a, :] = T[a, wi[k0 + kk, cols]]`` (L2-sized), then for each row ``m`` adds the
+    contiguous rows ``L[kk, xi[m, k]]`` into the accumulator row (SIMD); rows of ``T`` that are
+    all zero (``zrow``) are skipped (a ReLU'd activation's zeros, an image's background).
+    ``"given"``  the same with the rows supplied by the caller (the fallback path: ``src`` and
     per-``(m, kk)`` row indices), one K-block and one column block per call.
-    ``"narrow"`` ``N < SMALL_N``: the gathered block transposed, ``L[kk, n, a]``, and the sum
-    over ``k`` innermost, one scalar partial sum per ``(m, n)`` (AVX gathers).
     ``"direct"`` few rows: ``T[xi[m, k], wi[k, n]]`` gathered per product, no ``L``.
 ``stats``
-    ``False``: ``acc += sum P`` only (``acc`` int32 for the table layouts: the caller keeps
-    every sum of one call below ``2**31``; int64 for ``"given"``).
+    ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
+    one call below ``2**31``; int64 for the others).
     ``True``: the products enter each accumulation chain's partial sum ``s`` in ``k`` order
     (``chain``, int32 when the caller has bounded every partial sum below ``2**31``, else int64;
     ``blocks[b] = (k0, k1, first, last)``: a chain starts with ``s = 0`` at a ``first`` block and
@@ -40,7 +38,7 @@ from ..bypass import acc_zero, opposite_case_sum
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
-LAYOUTS = ("rows", "given", "narrow", "direct")
+LAYOUTS = ("rows", "given", "direct")
 
 
 class threads:
@@ -92,26 +90,13 @@ def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
     """Chain walk: for ``q < c``, ``s += lrows[idx[q]]`` element-wise, counting case (e) per
     element in ``ret``. Sums are stored before they are tested: ``s`` holds them modulo its
     dtype, as the accumulator does (the caller keeps ``acc_bits <= 32`` or ``|s| < 2**31`` for
-    int32 chains)."""
+    int32 chains), and the test runs in that dtype."""
     wn = s.shape[0]
-    q = 0
-    while q + 2 <= c:
-        r0, r1 = lrows[idx[q]], lrows[idx[q + 1]]
+    for q in range(c):
+        row = lrows[idx[q]]
         for j in range(wn):
             s0 = s[j]
-            p = r0[j]
-            s[j] = s0 + p
-            s1 = s[j]
-            e = opposite_case_sum(p, s0, s1, mask)
-            p = r1[j]
-            s[j] = s1 + p
-            ret[j] += e + opposite_case_sum(p, s1, s[j], mask)
-        q += 2
-    if q < c:
-        r0 = lrows[idx[q]]
-        for j in range(wn):
-            s0 = s[j]
-            p = r0[j]
+            p = row[j]
             s[j] = s0 + p
             ret[j] += opposite_case_sum(p, s0, s[j], mask)
 
@@ -208,56 +193,6 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 counts[part, 1] += n_zero
 
         return rows_kernel
-
-    if layout == "narrow":
-
-        @njit(parallel=True, cache=True)
-        def narrow_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover
-            """``"narrow"``: ``chain`` is touched only between the blocks of one chain."""
-            m_total = xi.shape[0]
-            n_total = wi.shape[1]
-            na = table.shape[0]
-            kbm = _kbmax(blocks)
-            for part in prange(nparts):
-                r0 = part * m_total // nparts
-                r1 = (part + 1) * m_total // nparts
-                lblk = np.empty((kbm, n_total, na), table.dtype)
-                n_ret = 0
-                n_zero = 0
-                for b in range(blocks.shape[0]):
-                    k0 = blocks[b, 0]
-                    kb = blocks[b, 1] - k0
-                    for kk in range(kb):
-                        for j in range(n_total):
-                            col = wi[k0 + kk, j]
-                            for a in range(na):
-                                lblk[kk, j, a] = table[a, col]
-                    for m in range(r0, r1):
-                        xr = xi[m, k0:k0 + kb]
-                        if not STATS:
-                            for j in range(n_total):
-                                t = 0
-                                for kk in range(kb):
-                                    t += lblk[kk, j, xr[kk]]
-                                acc[m, j] += t
-                            continue
-                        for kk in range(kb):
-                            hist[part, (k0 + kk) * na + xr[kk]] += 1
-                        sr = chain[m]
-                        for j in range(n_total):
-                            if blocks[b, 2]:
-                                sr[j] = 0
-                            for kk in range(kb):
-                                s0 = sr[j]
-                                p = lblk[kk, j, xr[kk]]
-                                sr[j] = s0 + p
-                                n_ret += opposite_case_sum(p, s0, sr[j], mask)
-                        if blocks[b, 3]:
-                            n_zero += _end_chains(sr[:n_total], acc[m], mask)
-                counts[part, 0] += n_ret
-                counts[part, 1] += n_zero
-
-        return narrow_kernel
 
     @njit(parallel=True, cache=True)
     def direct_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover

@@ -1,11 +1,13 @@
 """The table path: ``sum_k T[xi[m, k], wi[k, n]]`` for operands of at most ``MAX_TABLE_BITS`` bits.
 
 :func:`table_gemm` picks the layout of :func:`.kernels.kernel` from the shape: ``direct`` for
-few rows (``4 M < 2**n``: gathering ``L`` would cost more than it saves), ``narrow`` for few
-columns (``N < SMALL_N``), ``rows`` otherwise, with K-blocks sized so that one gathered ``L``
-block stays in L2 (:data:`L_BLOCK_BYTES`). The table is gathered as int16 when it fits.
+few rows (``4 M < 2**n``: gathering ``L`` would cost more than it saves), ``rows`` otherwise,
+with K-blocks sized so that one gathered ``L`` block stays in L2 (:data:`L_BLOCK_BYTES`). The
+table is gathered as int16 when it fits. (A transposed layout for few columns, summing over
+``k`` innermost with gathers, was measured slower than ``rows`` on LeNet's first layer once
+``rows`` skipped zero activations and stopped slicing columns.)
 
-Without statistics the table layouts accumulate in int32 over K-spans with
+Without statistics the ``rows`` layout accumulates in int32 over K-spans with
 ``span * max|T| < 2**31`` (:data:`INT32_LIMIT`), int64 across spans. With statistics the kernels
 walk the accumulation chains (restarting at every multiple of ``k_tile``) in int32 when no
 partial sum can reach ``2**31``, else in int64, and :mod:`.counting` turns their counters into
@@ -26,10 +28,6 @@ from .plan import Plan
 L_BLOCK_BYTES = 1 << 19
 #: Output columns per block of the ``rows`` layout.
 N_BLOCK = 256
-#: Fewer output columns than this take the ``narrow`` layout, with K-blocks of NARROW_BLOCK_K
-#: (measured best at 25-32 on LeNet's first layer).
-SMALL_N = 8
-NARROW_BLOCK_K = 32
 #: Bound of the int32 accumulators.
 INT32_LIMIT = (1 << 31) - 1
 
@@ -54,12 +52,9 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
     wi = np.ascontiguousarray(wi, dtype=np.uint16)
     table = plan.ktable
     na = table.shape[0]
-    layout = "direct" if 4 * m < na else "narrow" if n < SMALL_N else "rows"
+    layout = "direct" if 4 * m < na else "rows"
     nb = min(n, N_BLOCK)
-    if layout == "direct":
-        kb = k
-    else:
-        kb = max(1, min(k, NARROW_BLOCK_K if layout == "narrow" else L_BLOCK_BYTES // (na * nb * table.itemsize)))
+    kb = k if layout == "direct" else max(1, min(k, L_BLOCK_BYTES // (na * nb * table.itemsize)))
     with threads(m * k * n, m if layout == "direct" else m // 64) as nparts:
         counts = np.zeros((nparts, 2), dtype=np.int64)
         if stats is None:
@@ -70,12 +65,10 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
         blocks = block_array(k, kb, k_tile)
         hist = np.zeros((nparts, k * na), dtype=np.int32)
         chain = np.zeros((nparts, n) if layout == "direct" else (m, n), dtype=cdt)
-        args = (blocks, nb, 0) if layout == "rows" else (blocks,)
-        run = kernel(layout, True)
         if layout == "rows":
-            run(xi, wi, table, plan.zrow, *args, nparts, cdt(mask), acc, chain, hist, counts)
+            kernel("rows", True)(xi, wi, table, plan.zrow, blocks, nb, 0, nparts, cdt(mask), acc, chain, hist, counts)
         else:
-            run(xi, wi, table, *args, nparts, cdt(mask), acc, chain, hist, counts)
+            kernel("direct", True)(xi, wi, table, blocks, nparts, cdt(mask), acc, chain, hist, counts)
     key = ("grids", acc_bits)
     if key not in plan.memo:
         plan.memo[key] = grids(plan.mult.fmt.values(), plan.table, plan.signed, acc_bits)
@@ -87,7 +80,7 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
 
 
 def _sums(xi, wi, plan: Plan, layout: str, kb: int, nb: int, nparts: int, acc: np.ndarray, counts) -> None:
-    """``acc += sum_k T[xi, wi]`` without statistics: int32 over K-spans (table layouts)."""
+    """``acc += sum_k T[xi, wi]`` without statistics: int32 over K-spans (``rows``)."""
     m, k = xi.shape
     table = plan.ktable
     no_chain = np.zeros((1, 1), dtype=np.int32)
@@ -98,15 +91,11 @@ def _sums(xi, wi, plan: Plan, layout: str, kb: int, nb: int, nparts: int, acc: n
         return
     span = max(1, INT32_LIMIT // max(plan.max_abs, 1))
     acc32 = np.empty(acc.shape, dtype=np.int32)
-    run = kernel(layout, False)
     for s0 in range(0, k, span):
         s1 = min(k, s0 + span)
         blocks = np.array([(k0, min(s1, k0 + kb), 1, 1) for k0 in range(s0, s1, kb)], dtype=np.int64)
         acc32[:] = 0
-        if layout == "rows":
-            run(xi, wi, table, plan.zrow, blocks, nb, 0, nparts, mask, acc32, no_chain, no_hist, counts)
-        else:
-            run(xi, wi, table, blocks, nparts, mask, acc32, no_chain, no_hist, counts)
+        kernel("rows", False)(xi, wi, table, plan.zrow, blocks, nb, 0, nparts, mask, acc32, no_chain, no_hist, counts)
         acc += acc32
 
 
