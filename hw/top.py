@@ -8,7 +8,7 @@ and ``o`` (out) with the payload layouts of :mod:`axmac.hw.layouts` (Verilog por
                      │          Skew (w lanes: column c after c) ─┘      os: drain chains
                      └─► control delay line (ws) / row sequencer (os) ─┐          │
     qp ─► ParamBanks ─────────────────────────────────────► OutputStage ◄── de-skew
-                                                               └─► SyncFIFO (F rows) ─► o
+                                                               └─► OutputFifo (F rows) ─► o
 
 Latency (docs/array.md, ``P = 3``): ws: the row of results of the ``a`` beat accepted in cycle
 ``n`` can leave on ``o`` from cycle ``n + R + C + P``; os: row ``i`` of a tile whose last beat
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from ..config import COUNTER_BITS, ArrayConfig
@@ -44,6 +43,7 @@ from .layouts import (
     weight_lane_layout,
 )
 from .mesh import Mesh, check_config
+from .out_fifo import OutputFifo
 from .output_stage import OutputStage
 from .param_banks import ParamBanks
 from .skew import Skew, delay_taps
@@ -91,7 +91,7 @@ class Accelerator(wiring.Component):
         m.submodules.ctl = ctl = Controller(config=cfg)
         m.submodules.banks = banks = ParamBanks(config=cfg)
         m.submodules.stage = stage = OutputStage(config=cfg)
-        m.submodules.fifo = fifo = SyncFIFO(width=C * cfg.acc_bits, depth=cfg.fifo_depth)
+        m.submodules.fifo = fifo = OutputFifo(width=C * cfg.acc_bits, depth=cfg.fifo_depth)
 
         # -- handshakes -------------------------------------------------------------------------
         wiring.connect(m, wiring.flipped(self.qp), banks.qp)
@@ -119,7 +119,7 @@ class Accelerator(wiring.Component):
                      stage.banks.eq(banks.banks)]
         m.d.comb += [fifo.w_data.eq(stage.o_row), fifo.w_en.eq(stage.o_valid),
                      banks.enter.eq(stage.o_valid), banks.enter_tag.eq(stage.o_tag)]
-        m.d.comb += [self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data), fifo.r_en.eq(self.o.ready)]
+        m.d.comb += [self.o.valid.eq(fifo.r.valid), self.o.payload.eq(fifo.r.payload), fifo.r.ready.eq(self.o.ready)]
         if cfg.counters == "pe":
             m.d.comb += self.counters.eq(mesh.counters)
         return m
