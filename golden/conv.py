@@ -102,15 +102,15 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
     float_path = kernel in ("blas", "lowrank")
     if float_path:
         xs, ws, dt, max_prod = _float_operands(x, w, plan, kernel, pads4, k)
-        channels_last = len(xs) * cg >= 8  # few channels: the numba channels-first im2col is faster
     elif kernel == "table":
         dt = np.uint16
         xs, ws = [np.pad(to_patterns(x, plan), pads4)], [to_patterns(w, plan)]
-        channels_last = False
     else:
         dt = np.int64
         xs, ws = [np.pad(x.astype(np.int64), pads4)], [w]
-        channels_last = False
+    # Channels-last im2col (k order (i, j, c)) is the faster one from 8 channels on, but the
+    # statistics need the chains in (c, i, j) order; few channels: the numba channels-first one.
+    channels_last = stats is None and len(xs) * cg >= 8
 
     for g in range(group):
         # operands of the group, one slice per separable term side by side along the channels
@@ -118,7 +118,7 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
         wg = _cat([wt[g * mg:(g + 1) * mg] for wt in ws])
         kg = len(xs) * k
         if channels_last:
-            xg = xg.transpose(0, 2, 3, 1)
+            xg = np.ascontiguousarray(xg.transpose(0, 2, 3, 1))  # measured 2x faster im2col than a view
             wmat = wg.transpose(2, 3, 1, 0).reshape(kg, mg)  # k order (i, j, c)
         else:
             wmat = wg.reshape(mg, kg).T  # k order (c, i, j)
