@@ -42,8 +42,11 @@ add-zero, (e) opposite and the zero fractions of activations and weights.
 The batch (axis 0 of every input) is processed ``batch_size`` samples at a time (default
 :func:`auto_batch_size`: 256 MiB of activations, at most 1024 samples), so memory is bounded by
 one batch whatever the number of samples; a model whose graph fixes the batch (a ``Reshape`` to
-``[1, ...]``) needs ``batch_size=1``. ``trace=True`` keeps every intermediate tensor and each
-MAC layer's accumulators (``Report.tensors``) for co-simulation.
+``[1, ...]``) needs ``batch_size=1``. A model with DynamicQuantizeLinear (``quantize_dynamic``)
+computes its scales over the whole tensor, samples together, as onnxruntime does: by default such
+a batch is not split (an explicit ``batch_size`` splits it, each part quantized on its own;
+``batch_size=1`` quantizes sample by sample, as a deployed model sees them). ``trace=True`` keeps
+every intermediate tensor and each MAC layer's accumulators (``Report.tensors``) for co-simulation.
 
 Verified in tests/test_engine.py (brute-force reference), tests/test_conformance_nodes.py (onnx
 backend node tests) and tests/test_conformance_ort.py (onnxruntime-quantized models, bit for bit).
@@ -237,10 +240,12 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | 
 
 
 def parameter_inputs(net) -> set[str]:
-    """Graph inputs that MAC layers read as run-time parameters (weights, scales, zero points):
-    whole tensors, never split into batches."""
+    """Graph inputs that MAC layers read as run-time parameters (weights, scales, zero points; the
+    weight and bias of a float layer): whole tensors, never split into batches."""
     names = {t.name for t in net.inputs}
-    return {r for layer in net.mac_layers for r in getattr(layer, "runtime_inputs", ()) if r in names}
+    params = {r for layer in net.mac_layers for r in getattr(layer, "runtime_inputs", ())}
+    params.update(i for n in float_layers(net) for i in n.inputs[1:])
+    return params & names
 
 
 def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
@@ -317,6 +322,7 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     """
     if not isinstance(bypass, Bypass):
         raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
+    coupled = batch_size is None and any(getattr(n, "op_type", "") == "DynamicQuantizeLinear" for n in net.nodes)
     if batch_size is None:
         batch_size = auto_batch_size(net)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
@@ -331,7 +337,7 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     chunks: dict[str, list[np.ndarray]] = {t.name: [] for t in net.outputs}
     traced: dict[str, list[np.ndarray]] = {}
     params = parameter_inputs(net)
-    batched = all(a.ndim >= 1 for k, a in feeds.items() if k not in params) and n > batch_size
+    batched = all(a.ndim >= 1 for k, a in feeds.items() if k not in params) and n > batch_size and not coupled
     steps = range(0, n, batch_size) if batched else [0]
     for s0 in steps:
         values = dict(net.constants)

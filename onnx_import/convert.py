@@ -17,22 +17,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AxmacError
+from ..golden.ops import kernel
 from ..ir import Node, OperandFormat
 from .graph import elem_types, static_shapes
 from .protos import node_attrs, np_dtype
+from .runtime import check_finite
 
-#: non-MAC operators kept as :class:`Node` for the golden engine.
-NODE_OPS = frozenset({
-    "Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh", "Add", "Sub", "Mul", "Div",
-    "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose",
-    "Squeeze", "Unsqueeze", "Softmax", "LogSoftmax", "Pad", "Resize", "QuantizeLinear", "DequantizeLinear",
-    "Identity", "Dropout", "Cast",
-})
-#: onnxruntime's com.microsoft QOperator ops executed by the golden engine (:data:`axmac.golden.ops.MS_OPS`).
-MS_NODE_OPS = frozenset({"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
-                         "QLinearGlobalAveragePool", "QLinearConcat"})
-#: operators that become :class:`MacLayer`.
+#: operators that become :class:`MacLayer` (or float layers, when a quantized model leaves them in float).
 MAC_OPS = frozenset({"Conv", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul"})
+
+
+def node_op_supported(op: str, domain: str) -> bool:
+    """Whether the golden engine executes ``op`` (of ``domain``) as a :class:`~axmac.ir.Node`."""
+    return kernel(op, domain) is not None
 
 
 def operand_format(*ranges: tuple[int, int]) -> OperandFormat:
@@ -74,50 +71,72 @@ class Converter:
         self.graph_outputs = {o.name for o in g.output}
         self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
         self.items: list = []
+        self.after: list = []  # nodes that must follow the item being converted (1-D conv: Squeeze)
         self.skip: set[int] = set()
         self.names: set[str] = set()
 
     def run(self) -> tuple[list, list]:
-        """Convert every node: ``(items in order, the float layers among them)``."""
-        from .forms import floating, integer
+        """Convert every node: ``(items in order, the float layers among them)``.
 
-        floats = []
+        All the operators the golden engine cannot execute are named in one :class:`AxmacError`.
+        """
+        from .forms import batched, floating, integer
+
+        floats, unsupported = [], {}
         for i, node in enumerate(self.g.node):
             if i in self.skip:
                 continue
-            op = node.op_type
-            if node.domain == "com.microsoft" and op == "QGemm":
-                self.items.append(integer.qgemm_op(self, node, i))
+            op, domain = node.op_type, node.domain
+            ms = domain == "com.microsoft"
+            known = (op == "QGemm") if ms else (op in MAC_OPS or op == "Constant")
+            if not known and not node_op_supported(op, domain):
+                unsupported.setdefault(op if domain in ("", "ai.onnx") else f"{domain}.{op}", []).append(
+                    node.name or f"#{i}")
                 continue
-            if node.domain == "com.microsoft" and op in MS_NODE_OPS:
-                self.items.append(Node(self.uname(node, i), op, list(node.input), list(node.output), node_attrs(node),
-                                       domain="com.microsoft"))
-                continue
-            if node.domain not in ("", "ai.onnx"):
-                raise AxmacError(f"unsupported operator {node.domain}.{node.op_type} (node {node.name!r})")
+            if unsupported:
+                continue  # only collecting the names now
             if op == "Constant":
                 continue  # folded already
-            if op in ("ConvInteger", "MatMulInteger"):
-                self.items.append(integer.integer_op(self, node, i))
+            if ms and op == "QGemm":
+                res = integer.qgemm_op(self, node, i)
+            elif op in ("MatMulInteger", "QLinearMatMul") and batched.is_batched(self, node):
+                res = batched.batched_matmul(self, node, i, integer.integer_op if op == "MatMulInteger"
+                                             else integer.qlinear_op)
+            elif op in ("ConvInteger", "MatMulInteger"):
+                res = integer.integer_op(self, node, i)
             elif op in ("QLinearConv", "QLinearMatMul"):
-                self.items.append(integer.qlinear_op(self, node, i))
+                res = integer.qlinear_op(self, node, i)
             elif op in ("Conv", "Gemm", "MatMul"):
                 res = floating.float_op(self, node, i)
                 if isinstance(res, floating.FloatLayer):
                     floats.append(res)
-                self.items.append(res)
-            elif op == "BatchNormalization":
-                raise AxmacError(f"BatchNormalization node {node.name!r} does not follow a float Conv it can be "
-                                 "folded into (unsupported)")
-            elif op in NODE_OPS:
-                attrs = node_attrs(node)
-                if op == "Resize" and attrs.get("mode", "nearest") != "nearest":
-                    raise AxmacError(f"unsupported operator Resize with mode {attrs['mode']!r} (node {node.name!r}; "
-                                     "only 'nearest' is supported)")
-                self.items.append(Node(self.uname(node, i), op, list(node.input), list(node.output), attrs))
             else:
-                raise AxmacError(f"unsupported operator {op} (node {node.name!r})")
+                res = self.plain_node(node, i)
+            self.items.extend(res if isinstance(res, list) else [res])
+            self.items.extend(self.after)
+            self.after = []
+        if unsupported:
+            listed = "; ".join(f"{op} (node{'s' if len(ns) > 1 else ''} {', '.join(map(repr, ns[:3]))}"
+                               f"{' ...' if len(ns) > 3 else ''})" for op, ns in unsupported.items())
+            raise AxmacError(f"unsupported operator{'s' if len(unsupported) > 1 else ''}: {listed}")
         return self.items, floats
+
+    def plain_node(self, node, i) -> Node:
+        """A non-MAC operator as a :class:`Node` (its float parameters checked for NaN / infinity)."""
+        attrs = node_attrs(node)
+        op = node.op_type
+        if op == "Resize" and attrs.get("mode", "nearest") != "nearest":
+            raise AxmacError(f"unsupported operator Resize with mode {attrs['mode']!r} (node {node.name!r}; "
+                             "only 'nearest' is supported)")
+        if op == "BatchNormalization":
+            if attrs.get("training_mode", 0) or len([o for o in node.output if o]) != 1:
+                raise AxmacError(f"BatchNormalization node {node.name!r}: only inference mode is supported")
+            for k, what in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")):
+                if node.input[k] in self.consts:
+                    check_finite(self.consts[node.input[k]], f"BatchNormalization node {node.name!r}: {what}")
+        if op in ("QuantizeLinear", "DequantizeLinear") and len(node.input) > 1 and node.input[1] in self.consts:
+            check_finite(self.consts[node.input[1]], f"{op} node {node.name!r}: scale")
+        return Node(self.uname(node, i), op, list(node.input), list(node.output), attrs, domain=node.domain)
 
     # -- naming and lookup ---------------------------------------------------------------------------
     def uname(self, node, i) -> str:
@@ -137,11 +156,22 @@ class Converter:
                 raise AxmacError(f"{node.op_type} node {node.name!r}: missing {what}")
             return None
         if name not in self.consts:
-            if what == "weight":
-                raise AxmacError(f"{node.op_type} node {node.name!r}: the weight {name!r} is not a constant "
-                                 "(only constant weights can be mapped on the MAC array)")
             raise AxmacError(f"{node.op_type} node {node.name!r}: {what} {name!r} must be a constant")
-        return self.consts[name]
+        return check_finite(self.consts[name], f"{node.op_type} node {node.name!r}: {what} {name!r}")
+
+    def shape_of(self, node, tensor) -> tuple[int, ...]:
+        """Static shape of ``tensor`` (a constant's, or inferred)."""
+        if tensor in self.consts:
+            return tuple(self.consts[tensor].shape)
+        if tensor not in self.shapes:
+            raise AxmacError(f"{node.op_type} node {node.name!r}: cannot infer the shape of {tensor!r}")
+        return tuple(self.shapes[tensor])
+
+    @staticmethod
+    def weight_shape(w_shape, kind) -> tuple[int, ...]:
+        """The weight's shape in the IR: a 1-D convolution's (M, C/g, k) becomes (M, C/g, 1, k)."""
+        w_shape = tuple(w_shape)
+        return (*w_shape[:2], 1, w_shape[2]) if kind == "conv" and len(w_shape) == 3 else w_shape
 
     def sole_consumer(self, tensor):
         """The one node reading ``tensor`` (None when several do or it is a graph output)."""
@@ -158,11 +188,35 @@ class Converter:
         return np_dtype(self.etypes[tensor])
 
     # -- shared pieces of the MAC forms ---------------------------------------------------------------
+    def conv_io(self, node, i, x, y, w_shape) -> tuple[str, str, dict]:
+        """``(input, output, attributes)`` of a convolution layer. A 1-D convolution runs as a 2-D one
+        with a unit height: an Unsqueeze before the layer (``(N, C, L)`` -> ``(N, C, 1, L)``) and a
+        Squeeze after it (queued in ``after``)."""
+        if len(w_shape) != 3:
+            return x, y, self.conv_attrs(node, w_shape, x)
+        base = node.name or f"{node.op_type}_{i}"
+        x2, y2, axes = f"{x}::as_2d_for_{base}", f"{y}::2d", f"{base}::unit_axis"
+        self.consts[axes] = np.array([2], np.int64)
+        self.items.append(Node(f"{base}::unsqueeze", "Unsqueeze", [x, axes], [x2]))
+        self.after.append(Node(f"{base}::squeeze", "Squeeze", [y2, axes], [y]))
+        if x in self.shapes:
+            self.shapes[x2] = (*self.shapes[x][:2], 1, *self.shapes[x][2:])
+        if y in self.shapes:
+            self.shapes[y2] = (*self.shapes[y][:2], 1, *self.shapes[y][2:])
+        return x2, y2, self.conv_attrs(node, w_shape, x)
+
     def conv_attrs(self, node, w_shape, x_name) -> dict:
-        """Strides, explicit pads ``(top, left, bottom, right)``, dilations and group of a convolution."""
+        """Strides, explicit pads ``(top, left, bottom, right)``, dilations and group of a convolution
+        (a 1-D one's as those of a 2-D convolution of unit height)."""
         a = node_attrs(node)
+        in_shape = self.shapes.get(x_name)
+        if len(w_shape) == 3:
+            a = {k: ([1, *v] if k in ("kernel_shape", "strides", "dilations") else
+                     [0, v[0], 0, v[1]] if k == "pads" else v) for k, v in a.items()}
+            w_shape = self.weight_shape(w_shape, "conv")
+            in_shape = None if in_shape is None else (*in_shape[:2], 1, *in_shape[2:])
         if len(w_shape) != 4:
-            raise AxmacError(f"{node.op_type} node {node.name!r}: only 2-D convolutions (4-D weights) are supported, "
+            raise AxmacError(f"{node.op_type} node {node.name!r}: only 1-D and 2-D convolutions are supported, "
                              f"weight shape is {tuple(w_shape)}")
         kh, kw = int(w_shape[2]), int(w_shape[3])
         if "kernel_shape" in a and tuple(a["kernel_shape"]) != (kh, kw):
@@ -178,7 +232,7 @@ class Converter:
         elif auto_pad == "VALID":
             pads = (0, 0, 0, 0)
         elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            shp = self.shapes.get(x_name)
+            shp = in_shape
             if shp is None:
                 raise AxmacError(f"{node.op_type} node {node.name!r}: auto_pad {auto_pad} needs the static input shape")
             tot = []
@@ -191,7 +245,7 @@ class Converter:
                 pads = (tot[0] - tot[0] // 2, tot[1] - tot[1] // 2, tot[0] // 2, tot[1] // 2)
         else:
             raise AxmacError(f"{node.op_type} node {node.name!r}: unknown auto_pad {auto_pad!r}")
-        shp = self.shapes.get(x_name)
+        shp = in_shape
         if shp is not None:
             if len(shp) != 4:
                 raise AxmacError(f"{node.op_type} node {node.name!r}: input must be 4-D NCHW, got shape {shp}")
@@ -211,6 +265,7 @@ class Converter:
         return v
 
     def x_zp(self, node, zp) -> int:
+        zp = np.asarray(zp)
         if zp.size != 1:
             raise AxmacError(f"{node.op_type} node {node.name!r}: per-row/per-channel input zero points are not "
                              "supported (only a scalar)")
@@ -234,9 +289,13 @@ class Converter:
         return operand_format((int(info.min) - x_zp, int(info.max) - x_zp), wr)
 
     def int_weight(self, node, w, kind):
+        """Integer weight codes as int64 (a 1-D convolution's with a unit kernel height)."""
+        w = np.asarray(w)
         if not np.issubdtype(w.dtype, np.integer):
             raise AxmacError(f"{node.op_type} node {node.name!r}: weight must be an integer tensor, not {w.dtype}")
         w = w.astype(np.int64)
+        if kind == "conv" and w.ndim == 3:
+            w = w[:, :, None, :]
         if kind == "gemm" and w.ndim != 2:
             raise AxmacError(f"{node.op_type} node {node.name!r}: only 2-D constant weights are supported, "
                              f"got shape {w.shape}")

@@ -5,10 +5,17 @@ checks it, fixes the input shapes (:mod:`.inputs`), folds constants and runs ONN
 inference (strict, with data propagation), plus the output types of the com.microsoft ops
 onnxruntime's quantizer writes (:mod:`.ms_shapes`: onnx has no schema for them).
 
-Constant folding replaces ``Constant`` nodes, ``Shape`` of tensors whose shape is static, and
-every node whose inputs are all constant (evaluated with ``onnx.reference``) by initializers,
-except ``DequantizeLinear`` (integer weights must stay visible to the converter) and the random
-generators.
+Constant folding replaces ``Constant`` nodes and every node whose inputs are all constant
+(evaluated with ``onnx.reference``) by initializers, except ``DequantizeLinear`` (integer weights
+must stay visible to the converter) and the random generators. ``Shape`` of an activation is not
+folded: shape computations (Shape, Gather, Concat, ... Reshape) run in the golden engine on each
+batch, so a model stays correct for any batch size (shape inference still propagates their values,
+so every static shape is known at import).
+
+Shapes the model declares for its outputs and intermediate tensors are hints: exporters write
+some that strict inference rejects (``[-1, 2]`` where it infers ``[1, 2]``). They are set aside
+before inference; where they disagree with the inferred ones, inference wins and one
+:class:`ShapeWarning` says so.
 """
 
 from __future__ import annotations
@@ -20,7 +27,11 @@ import numpy as np
 from ..errors import AxmacError
 from .inputs import fix_input_shapes, parse_input_shapes
 from .ms_shapes import annotate_ms_ops
-from .protos import node_attrs
+
+
+class ShapeWarning(UserWarning):
+    """A shape the model declares disagrees with shape inference (the inferred one is used)."""
+
 
 #: never folded even when all inputs are constant (a DQ of integer weights must stay visible).
 NO_FOLD = frozenset({"DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
@@ -58,6 +69,7 @@ def read_model(model, input_shapes=None):
         if "Field 'shape' of 'type' is required" not in first:  # shapeless outputs: inference fills them
             raise AxmacError(f"invalid ONNX model: {first}") from e
     defaulted = fix_input_shapes(proto, parse_input_shapes(input_shapes))
+    declared = relax_declared_shapes(proto)
     original = onnx.ModelProto()
     original.CopyFrom(proto)
     for inp in original.graph.input:  # calibration may run whole batches through a symbolic batch dim
@@ -66,7 +78,44 @@ def read_model(model, input_shapes=None):
             d.Clear()
             d.dim_param = "batch"
     folded = fold_constants(proto)
+    check_declared_shapes(folded, declared)
     return folded, original
+
+
+def relax_declared_shapes(proto) -> dict[str, list[int | None]]:
+    """Remove the shapes declared for graph outputs and value infos (element types stay); return them
+    as ``{tensor: dims}`` (a symbolic dim as None)."""
+    declared = {}
+    for vi in list(proto.graph.output) + list(proto.graph.value_info):
+        tt = vi.type.tensor_type
+        if tt.HasField("shape"):
+            declared[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+            tt.ClearField("shape")
+    return declared
+
+
+def check_declared_shapes(proto, declared: dict) -> None:
+    """One :class:`ShapeWarning` for the declared shapes inference contradicts; a graph output
+    inference leaves shapeless keeps its declared shape when that one is fully static."""
+    import warnings
+
+    inferred = static_shapes(proto)
+    def disagree(dims, inf):
+        return len(dims) != len(inf) or any(d is not None and d != i for d, i in zip(dims, inf, strict=True))
+
+    bad = [(name, dims, inferred[name]) for name, dims in declared.items()
+           if name in inferred and disagree(dims, inferred[name])]
+    if bad:
+        name, dims, inf = bad[0]
+        shown = "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        warnings.warn(f"the model declares {name!r} as {shown}, shape inference gives {list(inf)}{more}: "
+                      "using the inferred shapes", ShapeWarning, stacklevel=3)
+    for o in proto.graph.output:
+        dims = declared.get(o.name)
+        if o.name not in inferred and dims and all(d is not None and d > 0 for d in dims):
+            for d in dims:
+                o.type.tensor_type.shape.dim.add().dim_value = d
 
 
 def infer(proto):
@@ -122,13 +171,12 @@ def eval_node(node, consts, opsets):
 
 
 def fold_constants(proto):
-    """Fold ``Constant``, ``Shape`` of static tensors and all-constant nodes into initializers."""
+    """Fold ``Constant`` and all-constant nodes into initializers (see module doc)."""
     from onnx import helper, numpy_helper
 
     opsets = list(proto.opset_import)
     for _ in range(8):
         proto = infer(proto)
-        shapes = static_shapes(proto)
         consts = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
         keep, changed = [], False
         for node in proto.graph.node:
@@ -139,10 +187,6 @@ def fold_constants(proto):
                     val = [eval_node(node, consts, opsets)[0]]
                 except Exception as e:  # noqa: BLE001
                     raise AxmacError(f"cannot evaluate Constant node {node.name!r}: {e}") from e
-            elif node.op_type == "Shape" and node.domain in ("", "ai.onnx") and node.input[0] in shapes:
-                a = node_attrs(node)
-                shp = np.array(shapes[node.input[0]], np.int64)
-                val = [shp[a.get("start", 0):a.get("end", len(shp))]]
             elif (node.op_type not in NO_FOLD and node.domain in ("", "ai.onnx") and
                   all((not i) or i in consts for i in node.input) and any(node.input)):
                 try:

@@ -1,4 +1,6 @@
-"""The model's inputs: shapes given by the user (``NAME=D1xD2x...``) fixed into the graph.
+"""The model's inputs: their shapes, given by the user (``NAME=D1xD2x...``) or taken from the
+arrays to run (:func:`shapes_from_arrays`), fixed into the graph; arrays named after the inputs
+(:func:`name_arrays`).
 
 A symbolic leading (batch) dimension without a value defaults to 1 (the golden engine runs any
 batch); any other dynamic dimension must be given.
@@ -68,3 +70,81 @@ def fix_input_shapes(proto, shapes: dict[str, tuple[int, ...]]) -> set[str]:
             raise AxmacError(f"input {inp.name!r} has a dynamic shape {shown}; fix it with "
                              f"--input-shape {inp.name}=D1xD2x...")
     return defaulted
+
+
+def model_inputs(model) -> list[tuple[str, list[int | None], object]]:
+    """``(name, dims, numpy dtype)`` of the real (non-initializer) graph inputs of ``model`` (a path
+    or ``ModelProto``), read without importing it; a dynamic dim is None, an unknown dtype None."""
+    import os
+
+    import numpy as np
+    import onnx
+
+    if isinstance(model, str | os.PathLike):
+        if not os.path.isfile(os.fspath(model)):
+            raise AxmacError(f"no such ONNX file: {os.fspath(model)}")
+        try:
+            model = onnx.load(os.fspath(model), load_external_data=False)
+        except Exception as e:  # noqa: BLE001 - protobuf decode errors of all kinds
+            raise AxmacError(f"cannot read ONNX model {os.fspath(model)}: {type(e).__name__}") from None
+    inits = {t.name for t in model.graph.initializer}
+    out = []
+    for i in model.graph.input:
+        if i.name in inits:
+            continue
+        tt = i.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim]
+        try:
+            dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        except Exception:  # noqa: BLE001 - undefined element type
+            dt = None
+        out.append((i.name, dims, dt))
+    return out
+
+
+def name_arrays(model, arrays) -> dict:
+    """``arrays`` keyed by the model's input names: a single array under any key (``np.savez(f, x)``
+    writes ``arr_0``) feeds a single-input model; otherwise every key must be an input and every
+    input given. :class:`AxmacError` naming the first problem."""
+    names = [n for n, _, _ in model_inputs(model)]
+    arrays = dict(arrays)
+    if len(names) == 1 and len(arrays) == 1 and names[0] not in arrays:
+        return {names[0]: next(iter(arrays.values()))}
+    unknown = [k for k in arrays if k not in names]
+    if unknown:
+        raise AxmacError(f"inputs name {unknown[0]!r}, which is not a graph input (inputs: {', '.join(names)})")
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise AxmacError(f"no array for graph input {missing[0]!r} (inputs: {', '.join(names)})")
+    return arrays
+
+
+def shapes_from_arrays(model, arrays) -> dict[str, tuple[int, ...]]:
+    """Input shapes to import ``model`` with, taken from the arrays it will run on.
+
+    ``arrays``: ``{input name: array}`` (see :func:`name_arrays`). Every dynamic dimension comes
+    from the array, but the leading (batch) one: it keeps the model's value, or 1 when dynamic
+    (the golden engine runs any batch). A static dimension the array contradicts (but the batch)
+    is an :class:`AxmacError`, as is an array of the wrong rank.
+    """
+    import numpy as np
+
+    arrays = name_arrays(model, arrays)
+    out = {}
+    for name, dims, _ in model_inputs(model):
+        shape = np.shape(arrays[name])
+        if dims and len(shape) != len(dims):
+            raise AxmacError(f"input {name!r} has {len(shape)} dims {tuple(shape)}, the model's has {len(dims)}")
+        if not dims:
+            dims = [None] * len(shape)
+        fixed = []
+        for k, (d, a) in enumerate(zip(dims, shape, strict=True)):
+            if k == 0 and len(dims) > 1:
+                fixed.append(d or 1)
+            elif d is not None and d != a:
+                shown = "x".join("?" if v is None else str(v) for v in dims)
+                raise AxmacError(f"input {name!r} has shape {tuple(shape)}, the model declares {shown}")
+            else:
+                fixed.append(int(a))
+        out[name] = tuple(fixed)
+    return out

@@ -63,12 +63,17 @@ def _prune(nodes, outputs: set[str]) -> list:
         outs = [n.y] if isinstance(n, MacLayer) else [o for o in n.outputs if o]
         if any(o in live for o in outs):
             kept.append(n)
-            live.update([n.x] if isinstance(n, MacLayer) else [i for i in n.inputs if i])
+            live.update([n.x, *getattr(n, "runtime_inputs", ())] if isinstance(n, MacLayer)
+                        else [i for i in n.inputs if i])
     return kept[::-1]
 
 
+#: what to do with the float Conv / Gemm / MatMul layers of a model (``load_model(float_layers=...)``)
+FLOAT_LAYER_POLICIES = ("auto", "quantize", "float")
+
+
 def load_model(model, *, quant=None, calibration: dict | None = None, input_shapes=None,
-               shapes_only: bool = False) -> Network:
+               shapes_only: bool = False, float_layers: str = "auto") -> Network:
     """Import an ONNX model as an integer :class:`Network`.
 
     Parameters
@@ -76,54 +81,67 @@ def load_model(model, *, quant=None, calibration: dict | None = None, input_shap
     model
         Path of an ``.onnx`` file or an ``onnx.ModelProto``.
     quant
-        :class:`~axmac.onnx_import.quantize.QuantConfig` for float MAC layers (default
-        ``QuantConfig()`` when calibration data is given).
+        :class:`~axmac.onnx_import.quantize.QuantConfig` for the float MAC layers axmac quantizes
+        (default ``QuantConfig()``).
     calibration
-        ``{input_name: array}`` of calibration samples (batch along axis 0), needed when the
-        model has float Conv/Gemm/MatMul layers.
+        ``{input_name: array}`` of calibration samples (batch along axis 0), needed to quantize
+        float Conv/Gemm/MatMul layers.
     input_shapes
-        ``{name: shape}`` or ``["name=1x1x28x28", ...]`` fixing dynamic input dims. A symbolic
-        leading (batch) dim with no value defaults to 1; any other dynamic dim is an error.
+        ``{name: shape}`` or ``["name=1x1x28x28", ...]`` fixing dynamic input dims (e.g. from the
+        arrays to run: :func:`axmac.onnx_import.inputs.shapes_from_arrays`). A symbolic leading
+        (batch) dim with no value defaults to 1; any other dynamic dim is an error.
     shapes_only
         Import float layers without calibration (weights quantized, activation scale 1.0):
         shapes, operand widths and weights are right, activation scales are placeholders. Enough
         for schedules, not for execution.
+    float_layers
+        ``"auto"`` (default): a float model's MAC layers are quantized by axmac; in a model that
+        is quantized already (QDQ, QOperator or integer MAC layers), the MAC layers it leaves in
+        float stay float: they run in float32 as onnxruntime runs them, are not mapped to the
+        array and are reported apart (``Report.float_layers``). ``"quantize"``: quantize every
+        float MAC layer (calibration needed). ``"float"``: quantize none.
 
     Raises
     ------
     AxmacError
-        Unreadable / invalid model, dynamic shapes, unsupported operator, non-constant weight,
-        float model without calibration data.
+        Unreadable / invalid model, dynamic shapes, unsupported operators (all named at once),
+        NaN or infinity in weights or scales, float layers to quantize without calibration data.
     """
     from . import quantize as q
 
+    if float_layers not in FLOAT_LAYER_POLICIES:
+        raise AxmacError(f"float_layers must be one of {', '.join(FLOAT_LAYER_POLICIES)}, not {float_layers!r}")
+    if quant is not None and not isinstance(quant, q.QuantConfig):
+        raise AxmacError(f"quant must be a QuantConfig, not {type(quant).__name__}")
     folded, original = read_model(model, input_shapes)
     conv = Converter(folded)
     items, floats = conv.run()
     constants = dict(conv.consts)
-    if floats:
-        if quant is None:
-            quant = q.QuantConfig()
-        if not isinstance(quant, q.QuantConfig):
-            raise AxmacError(f"quant must be a QuantConfig, not {type(quant).__name__}")
-        quant.check_layers([f.name for f in floats])
+    quantized_model = any(isinstance(it, MacLayer) for it in items)
+    to_quantize = floats if float_layers == "quantize" or (float_layers == "auto" and not quantized_model) else []
+    if to_quantize:
+        refused = [f.error for f in to_quantize if f.error]
+        if refused:
+            raise AxmacError(f"{refused[0]} (float_layers='float' keeps such layers in float)")
+        quant = quant or q.QuantConfig()
+        quant.check_layers([f.name for f in to_quantize])
         if calibration is None and not shapes_only:
-            names = ", ".join(f.name for f in floats[:4]) + (" ..." if len(floats) > 4 else "")
+            names = ", ".join(f.name for f in to_quantize[:4]) + (" ..." if len(to_quantize) > 4 else "")
             raise AxmacError(f"the model has float MAC layers ({names}): quantizing them needs calibration data "
                              "(calibration=... / --calibration FILE.npz)")
-        amax = {} if calibration is None else q.calibrate(original, sorted({f.x_calib for f in floats}),
+        amax = {} if calibration is None else q.calibrate(original, sorted({f.x_calib for f in to_quantize}),
                                                           calibration, quant)
-        new_items = []
-        for it in items:
-            if isinstance(it, FloatLayer):
-                nodes, consts = q.quantize_layer(it, amax.get(it.x_calib), quant)
-                new_items.extend(nodes)
-                constants.update(consts)
-            else:
-                new_items.append(it)
-        items = new_items
-    elif quant is not None and not isinstance(quant, q.QuantConfig):
-        raise AxmacError(f"quant must be a QuantConfig, not {type(quant).__name__}")
+    new_items = []
+    for it in items:
+        if not isinstance(it, FloatLayer):
+            new_items.append(it)
+        elif to_quantize:
+            nodes, consts = q.quantize_layer(it, amax.get(it.x_calib), quant)
+            new_items.extend(nodes)
+            constants.update(consts)
+        else:
+            new_items.extend(it.float_nodes)
+    items = new_items
     g = folded.graph
     inits = set(conv.consts)
     inputs = [TensorInfo(i.name, conv.shapes.get(i.name, ()), np_dtype(i.type.tensor_type.elem_type))

@@ -30,7 +30,19 @@ def ms_output(n, attrs, shapes, types):
         if a is None or b is None:
             return None
         return list(np.broadcast_shapes(a, b)), types.get(inp[0], 0)
-    if op in ("QLinearSigmoid", "QLinearLeakyRelu"):
+    if op == "QLinearAveragePool":
+        from ..golden.ops.pooling import pool_output_shape
+
+        a = shapes.get(inp[0])
+        if a is None or len(a) < 3:
+            return None
+        keys = ("kernel_shape", "strides", "pads", "ceil_mode", "auto_pad")
+        geo = {k: v for k, v in attrs.items() if k in keys}
+        if attrs.get("channels_last", 0):
+            out = pool_output_shape((a[0], a[-1], *a[1:-1]), **geo)
+            return [out[0], *out[2:], out[1]], types.get(inp[0], 0)
+        return list(pool_output_shape(a, **geo)), types.get(inp[0], 0)
+    if op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax"):
         a = shapes.get(inp[0])
         return None if a is None else (list(a), types.get(inp[0], 0))
     if op == "QLinearGlobalAveragePool":

@@ -14,7 +14,7 @@ Each float MAC layer ``y = conv(x, W) + b`` (or ``x @ W + b``) becomes
   node narrows to ``b`` bits when ``b`` is not 8 or 16.
 * **bias**: ``b_q = round_half_even(b / (s_x s_w))`` (int32-saturated), added to the accumulator.
 * **output**: ``dequant`` stage ``y = float32(acc) * float32(s_x * s_w)``: following float ops are
-  unchanged.
+  unchanged. A Gemm bias that is not one value per output column is added in float after it.
 
 Per-layer operand widths ``b`` follow Moons et al. (precision scaling: each layer may run at its
 own width, ``layer_bits={"conv1": 6}``); default ``bits=8``. Calibration runs the original float
@@ -233,9 +233,14 @@ def quantize_layer(fl, x_amax: float | None, cfg: QuantConfig) -> tuple[list, di
         info = np.iinfo(np.int32)
         bias = np.clip(np.rint(np.asarray(fl.bias, np.float64).reshape(-1) / unit), info.min, info.max).astype(np.int64)
     fmt = OperandFormat(bits, True)
-    layer = MacLayer(name=fl.name, kind=fl.kind, x=x_in, y=fl.y, weight=wq, operand=fmt,
+    y = fl.y if fl.post_bias is None else f"{fl.y}::before_bias"
+    layer = MacLayer(name=fl.name, kind=fl.kind, x=x_in, y=y, weight=wq, operand=fmt,
                      output=OutputStage("dequant", scale=acc_scale, dtype=np.dtype(np.float32)),
                      x_zero_point=0, w_zero_point=np.zeros((), np.int64), bias=bias, x_scale=float(x_scale),
                      w_scale=w_scale, source=f"{fl.source} (quantized by axmac, {bits}-bit"
                      f"{', shapes only' if x_amax is None else ''})", **fl.conv)
-    return nodes + [layer], consts
+    nodes.append(layer)
+    if fl.post_bias is not None:  # a Gemm bias per row or per element: added in float after the layer
+        consts[p + "bias"] = np.asarray(fl.post_bias, np.float32)
+        nodes.append(Node(p + "add_bias", "Add", [y, p + "bias"], [fl.y]))
+    return nodes + list(fl.post), consts

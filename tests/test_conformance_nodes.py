@@ -1,8 +1,14 @@
 """Conformance with onnx's backend node tests (``onnx.backend.test.case.node``, rebuilt offline).
 
-Integer MAC ops (ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul): the golden engine
-in ``exact`` mode must reproduce the expected outputs **exactly**, on both kernel paths
-(``stats=False``: BLAS path, ``stats=True``: product-table path).
+Integer MAC ops (ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul): each case runs exactly
+as written (its weights, scales and zero points are graph inputs, fed at run time: MAC layers bound
+to run-time parameters) and, again, with those inputs made constants (the layers the array runs).
+The golden engine in ``exact`` mode must reproduce the expected outputs **exactly**, on both kernel
+paths (``stats=False``: BLAS path, ``stats=True``: product-table path), including the 3-D
+QLinearMatMul cases (a batch of weight matrices: one layer per matrix).
+
+Float Conv / Gemm / MatMul, as written (weights fed at run time), are float layers a model leaves
+unquantized: they run in float32 and must reproduce the expected outputs to float32 rounding.
 
 Float Conv / Gemm / MatMul: quantized by axmac (symmetric int8, max calibration on the test
 input itself, so nothing clips) and executed in ``exact`` mode; the result must lie within the
@@ -22,9 +28,8 @@ so for an output that sums ``K`` products plus a bias quantized to ``s_x s_w`` u
 sums over ``k`` are computed here with NumPy from the test's float data (a Conv of ``|x|`` with
 ones, ``|x| @ 1``, ...), ``s_w`` per output channel.
 
-Cases the importer does not support (batched / 1-D MatMul weights, Gemm with a matrix bias)
-are checked to fail with one clear :class:`AxmacError` line; the 3-D QLinearMatMul cases are
-reproduced one batch slice at a time (each slice is an ordinary 2-D QLinearMatMul).
+Weights the quantizer cannot make one layer of the array (batched or 1-D MatMul weights) are
+checked to fail with one clear :class:`AxmacError` line when quantization is asked for.
 """
 
 from __future__ import annotations
@@ -73,17 +78,11 @@ def freeze(model: onnx.ModelProto, inputs: list) -> onnx.ModelProto:
     return m
 
 
-def supported(name: str) -> bool:
+def quantizable(name: str) -> bool:
+    """Whether the float case's weight is one matrix / kernel axmac can quantize into a layer."""
     c = CASES[name]
     op = c.model.graph.node[0].op_type
-    inputs = c.data_sets[0][0]
-    if op in ("MatMul", "MatMulInteger", "QLinearMatMul"):
-        b = inputs[3] if op == "QLinearMatMul" else inputs[1]
-        return np.asarray(b).ndim == 2
-    if op == "Gemm" and len(inputs) > 2:  # a bias per output column (broadcast over rows) only
-        c = np.asarray(inputs[2])
-        return c.ndim <= 1 or c.shape[0] == 1
-    return True
+    return op != "MatMul" or np.asarray(c.data_sets[0][0][1]).ndim == 2
 
 
 def test_the_node_cases_exist():
@@ -92,47 +91,40 @@ def test_the_node_cases_exist():
     assert ops == set(INTEGER_OPS)
     assert {CASES[n].model.graph.node[0].op_type for n in FLOAT_CASES} == set(FLOAT_OPS)
     assert len(INT_CASES) >= 10 and len(FLOAT_CASES) >= 15
+    # as written, the weights are graph inputs
+    assert all(len(CASES[n].model.graph.input) >= 2 for n in INT_CASES + FLOAT_CASES)
 
 
-@pytest.mark.parametrize("name", [n for n in INT_CASES if supported(n)])
-def test_integer_node_exact(name):
+@pytest.mark.parametrize("form", ["as_written", "constant_weights"])
+@pytest.mark.parametrize("name", INT_CASES)
+def test_integer_node_exact(name, form):
+    from axmac.onnx_import.runtime import RuntimeMacLayer
+
     case = CASES[name]
     for inputs, outputs in case.data_sets:
-        m = freeze(case.model, inputs)
-        net = load_model(m)
+        model = case.model if form == "as_written" else freeze(case.model, inputs)
+        names = [i.name for i in model.graph.input]
+        feeds = dict(zip(names, inputs, strict=False))
+        net = load_model(model)
+        assert all(isinstance(layer, RuntimeMacLayer) == (form == "as_written") for layer in net.mac_layers)
         for stats in (False, True):
-            out, _ = run_network(net, {m.graph.input[0].name: inputs[0]}, stats=stats)
+            out, _ = run_network(net, feeds, stats=stats)
             got = out[net.outputs[0].name]
             assert got.dtype == outputs[0].dtype
             np.testing.assert_array_equal(got, outputs[0])
 
 
-@pytest.mark.parametrize("name", [n for n in INT_CASES if not supported(n)])
-def test_integer_node_batched_weights_by_slices(name):
-    """3-D QLinearMatMul (a different B per batch): the importer refuses it with one line; each
-    batch slice, as a 2-D QLinearMatMul of the same node, must reproduce its slice exactly."""
+@pytest.mark.parametrize("name", FLOAT_CASES)
+def test_float_node_as_written(name):
+    """Weights fed at run time: float layers, run in float32."""
     case = CASES[name]
     for inputs, outputs in case.data_sets:
-        with pytest.raises(AxmacError, match="2-D constant weights"):
-            load_model(freeze(case.model, inputs))
-        a, b = np.asarray(inputs[0]), np.asarray(inputs[3])
-        assert a.ndim == 3 and b.ndim == 3
-        for i in range(a.shape[0]):
-            sl = list(inputs)
-            sl[0], sl[3] = a[i], b[i]
-            m = freeze(_reshaped(case.model, a[i].shape, b[i].shape), sl)
-            out, _ = run_network(load_model(m), {m.graph.input[0].name: a[i]}, stats=False)
-            np.testing.assert_array_equal(next(iter(out.values())), outputs[0][i])
-
-
-def _reshaped(model, a_shape, b_shape):
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    for vi, shape in ((m.graph.input[0], a_shape), (m.graph.input[3], b_shape)):
-        vi.CopyFrom(helper.make_tensor_value_info(vi.name, vi.type.tensor_type.elem_type, list(shape)))
-    m.graph.output[0].CopyFrom(helper.make_tensor_value_info(m.graph.output[0].name,
-                                                             m.graph.output[0].type.tensor_type.elem_type, None))
-    return m
+        net = load_model(case.model)
+        assert net.mac_layers == []
+        feeds = {i.name: a for i, a in zip(case.model.graph.input, inputs, strict=True)}
+        out, rep = run_network(net, feeds)
+        assert [f.op for f in rep.float_layers] == [case.model.graph.node[0].op_type]
+        np.testing.assert_allclose(out[net.outputs[0].name], outputs[0], rtol=1e-5, atol=1e-6)
 
 
 def _effective(op, node, inputs):
@@ -179,7 +171,7 @@ def _conv_f64(x, w, layer):
     return y
 
 
-@pytest.mark.parametrize("name", [n for n in FLOAT_CASES if supported(n)])
+@pytest.mark.parametrize("name", [n for n in FLOAT_CASES if quantizable(n)])
 def test_float_node_within_quantization_bound(name):
     case = CASES[name]
     node = case.model.graph.node[0]
@@ -208,11 +200,14 @@ def test_float_node_within_quantization_bound(name):
         assert np.median(bound) < 0.1 * np.abs(want).max()
 
 
-@pytest.mark.parametrize("name", [n for n in FLOAT_CASES if not supported(n)])
-def test_float_node_unsupported_is_one_clear_error(name):
+@pytest.mark.parametrize("name", [n for n in FLOAT_CASES if not quantizable(n)])
+def test_float_node_unquantizable_is_one_clear_error(name):
     case = CASES[name]
     inputs = case.data_sets[0][0]
     m = freeze(case.model, inputs)
     with pytest.raises(AxmacError) as e:
         load_model(m, calibration={m.graph.input[0].name: inputs[0]})
-    assert "\n" not in str(e.value) and ("2-D constant weights" in str(e.value) or "bias" in str(e.value))
+    assert "\n" not in str(e.value) and "2-D constant weights" in str(e.value)
+    # kept in float, it runs
+    out, _ = run_network(load_model(m, float_layers="float"), {m.graph.input[0].name: inputs[0]})
+    np.testing.assert_allclose(next(iter(out.values())), case.data_sets[0][1][0], rtol=1e-5, atol=1e-6)

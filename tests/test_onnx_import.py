@@ -468,8 +468,9 @@ def test_batchnorm_folding_vs_onnxruntime():
     assert layer.y == "y" and not any(isinstance(n, Node) and n.op_type == "BatchNormalization" for n in net.nodes)
 
 
-def test_constant_folding_of_shape_chain():
-    """PyTorch-style flatten: Shape -> Gather -> Unsqueeze -> Concat -> Reshape folds to a constant shape."""
+def test_shape_chain_runs_per_batch():
+    """PyTorch-style flatten: Shape -> Gather -> Unsqueeze -> Concat -> Reshape runs in the engine on
+    each batch (shape inference still knows every static shape at import); constants fold."""
     w = RNG.normal(size=(48, 4)).astype(np.float32)
     inits = [nh.from_array(np.array(0, np.int64), "i0"), nh.from_array(np.array([-1], np.int64), "m1"),
              nh.from_array(np.array([0], np.int64), "ax"), nh.from_array(w, "w")]
@@ -483,22 +484,21 @@ def test_constant_folding_of_shape_chain():
                        [h.make_tensor_value_info("y", T.FLOAT, None)], inits, opset=17)
     net = load_model(model, shapes_only=True)
     ops = [n.op_type if isinstance(n, Node) else "MAC" for n in net.nodes]
-    assert ops == ["Reshape", "Mul", "QuantizeLinear", "MAC"]
-    reshape = net.nodes[0]
-    # folded to [1, -1] (batch defaulted to 1), then made batch-polymorphic: 0 copies the batch dim
-    assert np.array_equal(net.constants[reshape.inputs[1]], [0, -1])
+    assert ops == ["Shape", "Gather", "Unsqueeze", "Concat", "Reshape", "Mul", "QuantizeLinear", "MAC"]
     assert float(net.constants["c"]) == 2.0
-    assert net.inputs[0].shape == (1, 3, 4, 4) and net.outputs[0].shape == (1, 4)
+    assert net.inputs[0].shape == (1, 3, 4, 4) and net.outputs[0].shape == (1, 4) and net.shapes["f"] == (1, 48)
     net = load_model(model, shapes_only=True, input_shapes=["x=5x3x4x4"])
-    assert np.array_equal(net.constants[net.nodes[0].inputs[1]], [0, -1])
-    assert net.shapes[net.nodes[0].outputs[0]] == (5, 48)
-    x = RNG.normal(size=(7, 3, 4, 4)).astype(np.float32)
-    reshape_model = make_model([h.make_node("Reshape", ["x", "s"], ["y"])],
-                               [h.make_tensor_value_info("x", T.FLOAT, [7, 3, 4, 4])],
-                               [h.make_tensor_value_info("y", T.FLOAT, None)],
-                               [nh.from_array(net.constants[net.nodes[0].inputs[1]], "s")])
-    assert ReferenceEvaluator(reshape_model).run(None, {"x": x})[0].shape == (7, 48)
+    assert net.shapes["f"] == (5, 48)
     assert net.mac_layers[0].gemm_dims(net.shapes[net.mac_layers[0].x]) == (1, 5, 48, 4)
+    # the same model kept in float runs at any batch size, as onnx.reference runs it
+    from axmac.golden.engine import run_network
+
+    net = load_model(model, float_layers="float")
+    assert net.mac_layers == [] and [n.op_type for n in net.nodes][-1] == "MatMul"
+    x = RNG.normal(size=(7, 3, 4, 4)).astype(np.float32)
+    out, rep = run_network(net, {"x": x}, batch_size=3)
+    np.testing.assert_allclose(out["y"], ReferenceEvaluator(model).run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
+    assert [(f.name, f.op, f.macs) for f in rep.float_layers] == [("mm", "MatMul", 7 * 48 * 4)]
 
 
 def test_bundled_lenet_structure():
@@ -514,26 +514,74 @@ def one_line(err) -> str:
     return msg
 
 
-def test_unsupported_op(tmp_path):
-    model = make_model([h.make_node("Relu", ["x"], ["r"]), h.make_node("Erf", ["r"], ["y"], name="weird")],
-                       [h.make_tensor_value_info("x", T.FLOAT, [1, 4])],
-                       [h.make_tensor_value_info("y", T.FLOAT, [1, 4])])
+def test_unsupported_ops_named_in_one_error():
+    model = make_model([h.make_node("Relu", ["x"], ["r"]), h.make_node("Hardmax", ["r"], ["t"], name="weird"),
+                        h.make_node("Hardmax", ["t"], ["u"], name="weird2"),
+                        h.make_node("Celu", ["u"], ["v"], name="odd"),
+                        h.make_node("FusedGemm", ["v", "v"], ["y"], name="ms", domain="com.microsoft")],
+                       [h.make_tensor_value_info("x", T.FLOAT, [4, 4])], [h.make_tensor_value_info("y", T.FLOAT, None)])
+    model.opset_import.append(h.make_opsetid("com.microsoft", 1))
     with pytest.raises(AxmacError) as e:
         load_model(model)
-    assert "Erf" in one_line(e) and "weird" in one_line(e)
+    msg = one_line(e)
+    assert msg.startswith("unsupported operators: ")
+    for part in ("Hardmax (nodes 'weird', 'weird2')", "Celu (node 'odd')", "com.microsoft.FusedGemm (node 'ms')"):
+        assert part in msg
 
 
-@pytest.mark.parametrize("op", ["Conv", "MatMul", "ConvInteger"])
-def test_non_constant_weight(op):
-    xt = T.INT8 if op == "ConvInteger" else T.FLOAT
-    shape = [1, 2, 5, 5] if op != "MatMul" else [3, 4]
-    wshape = [3, 2, 3, 3] if op != "MatMul" else [4, 2]
+def test_runtime_weight_integer_layer():
+    """ConvInteger whose weight and zero points are graph inputs: a MAC layer bound to them at run
+    time, exact with any multiplier as the same layer with constant weights is; refused by the array."""
+    from axmac.golden.engine import run_network
+    from axmac.onnx_import.runtime import RuntimeMacLayer, runtime_weight_error
+
+    x = RNG.integers(0, 256, (3, 2, 6, 5)).astype(np.uint8)
+    w = RNG.integers(-128, 128, (4, 2, 3, 3)).astype(np.int8)
+    xz, wz = np.array(100, np.uint8), np.array(-2, np.int8)
+    node = h.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], name="ci", pads=[1, 1, 1, 1])
+    vi = [h.make_tensor_value_info(n, t, list(a.shape)) for n, t, a in
+          (("x", T.UINT8, x), ("w", T.INT8, w), ("xz", T.UINT8, xz), ("wz", T.INT8, wz))]
+    runtime = make_model([node], vi, [h.make_tensor_value_info("y", T.INT32, None)], opset=10)
+    net = load_model(runtime)
+    layer = only_mac(net)
+    assert isinstance(layer, RuntimeMacLayer) and layer.weight_input == "w"
+    assert set(layer.runtime_inputs) == {"w", "xz", "wz"} and layer.weight.shape == (4, 2, 3, 3)
+    assert layer.operand == operand_format((-255, 255), (-255, 255))  # any zero point of u8 / s8
+    err = runtime_weight_error(layer)
+    assert "\n" not in str(err) and "'w'" in str(err) and "MAC array" in str(err)
+    feeds = {"x": x, "w": w, "xz": xz, "wz": wz}
+    out, rep = run_network(net, feeds, batch_size=2)
+    np.testing.assert_array_equal(out["y"], ReferenceEvaluator(runtime).run(None, feeds)[0])
+    assert rep.layers[0].macs == out["y"].size * 18
+    constant = make_model([node], vi[:1], [h.make_tensor_value_info("y", T.INT32, None)],
+                          [nh.from_array(w, "w"), nh.from_array(xz, "xz"), nh.from_array(wz, "wz")], opset=10)
+    fixed = load_model(constant)
+    assert runtime_weight_error(only_mac(fixed)) is None
+    for mult in ("mitchell", "drum:3"):
+        got, _ = run_network(net, feeds, multiplier=mult)
+        want, _ = run_network(fixed, {"x": x}, multiplier=mult)
+        np.testing.assert_array_equal(got["y"], want["y"])
+    with pytest.raises(AxmacError, match=r"input 'w' has shape \(4, 1, 3, 3\), the model expects \(4, 2, 3, 3\)"):
+        run_network(net, {**feeds, "w": w[:, :1]})
+
+
+@pytest.mark.parametrize("op", ["Conv", "MatMul"])
+def test_runtime_weight_float_layer(op):
+    """A float Conv / MatMul whose weight is a graph input stays a float layer, run in float32."""
+    from axmac.golden.engine import run_network
+
+    x = RNG.normal(size=(2, 2, 5, 5) if op == "Conv" else (3, 4)).astype(np.float32)
+    w = RNG.normal(size=(3, 2, 3, 3) if op == "Conv" else (4, 2)).astype(np.float32)
     model = make_model([h.make_node(op, ["x", "w"], ["y"], name="L")],
-                       [h.make_tensor_value_info("x", xt, shape), h.make_tensor_value_info("w", xt, wshape)],
-                       [h.make_tensor_value_info("y", T.INT32 if op == "ConvInteger" else T.FLOAT, None)])
-    with pytest.raises(AxmacError) as e:
-        load_model(model, shapes_only=True)
-    assert "not a constant" in one_line(e) and "'L'" in one_line(e)
+                       [h.make_tensor_value_info("x", T.FLOAT, list(x.shape)),
+                        h.make_tensor_value_info("w", T.FLOAT, list(w.shape))],
+                       [h.make_tensor_value_info("y", T.FLOAT, None)])
+    net = load_model(model)
+    assert net.mac_layers == [] and [n.op_type for n in net.nodes] == [op]
+    out, rep = run_network(net, {"x": x, "w": w})
+    np.testing.assert_allclose(out["y"], ReferenceEvaluator(model).run(None, {"x": x, "w": w})[0], rtol=1e-5,
+                               atol=1e-6)
+    assert [f.name for f in rep.float_layers] == ["L"] and rep.float_macs > 0 and rep.macs == 0
 
 
 def test_float_model_needs_calibration():
@@ -577,14 +625,14 @@ FLOAT_BACKEND_CASES = [
     "test_conv_with_strides_no_padding", "test_conv_with_strides_and_asymmetric_padding", "test_conv_with_autopad_same",
     "test_gemm_default_zero_bias", "test_gemm_default_no_bias", "test_gemm_default_scalar_bias",
     "test_gemm_default_single_elem_vector_bias", "test_gemm_default_vector_bias", "test_gemm_transposeA",
-    "test_gemm_transposeB", "test_gemm_alpha", "test_gemm_beta", "test_gemm_all_attributes", "test_matmul_2d"]
-#: refused with a clear error: a per-row Gemm bias, batches of weight matrices
-FLOAT_BACKEND_REFUSED = {"test_gemm_default_matrix_bias": "not per output channel",
-                         "test_matmul_3d": "only 2-D constant weights", "test_matmul_4d": "only 2-D constant weights"}
+    "test_gemm_transposeB", "test_gemm_alpha", "test_gemm_beta", "test_gemm_all_attributes", "test_matmul_2d",
+    "test_gemm_default_matrix_bias"]
+#: refused with a clear error when quantized: batches of weight matrices
+FLOAT_BACKEND_REFUSED = {"test_matmul_3d": "only 2-D constant weights", "test_matmul_4d": "only 2-D constant weights"}
 BACKEND_CASES = ["test_convinteger_without_padding", "test_convinteger_with_padding", "test_matmulinteger",
                  "test_qlinearconv", "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_2D_int8_float32"]
-#: a 3-D constant B is a batch of weight matrices, not one weight of the array: refused clearly
-BACKEND_REFUSED = ["test_qlinearmatmul_3D_uint8_float32", "test_qlinearmatmul_3D_int8_float32"]
+#: a 3-D constant B is a batch of weight matrices: one layer per matrix
+BACKEND_BATCHED = ["test_qlinearmatmul_3D_uint8_float32", "test_qlinearmatmul_3D_int8_float32"]
 
 
 @pytest.fixture(scope="module")
@@ -595,7 +643,7 @@ def backend_cases():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wanted = set(BACKEND_CASES + BACKEND_REFUSED + FLOAT_BACKEND_CASES) | set(FLOAT_BACKEND_REFUSED)
+        wanted = set(BACKEND_CASES + BACKEND_BATCHED + FLOAT_BACKEND_CASES) | set(FLOAT_BACKEND_REFUSED)
         return {c.name: c for c in collect_testcases(None) if c.name in wanted}
 
 
@@ -629,21 +677,29 @@ def test_onnx_backend_float_cases(backend_cases, name):
         got = float_conv(x, fl.weight, bias, fl.conv["pads"], fl.conv["strides"])
     else:
         got = (x.T if fl.x != fl.x_calib else x).astype(np.float64) @ fl.weight + bias
+        got = got if fl.post_bias is None else got + fl.post_bias  # a bias per row or per element
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     net = load_model(model, calibration={folded.graph.input[0].name: x})
     layer = only_mac(net)
     xin = x.T if fl.x != fl.x_calib else x
     xq = np.clip(np.rint(xin / np.float32(layer.x_scale)), -128, 127).astype(np.int8)
-    assert np.abs(ref_mac(layer, xq) - expected).max() <= 0.03 * np.abs(expected).max() + 1e-6
+    y = ref_mac(layer, xq) + (0 if fl.post_bias is None else fl.post_bias)
+    assert np.abs(y - expected).max() <= 0.03 * np.abs(expected).max() + 1e-6
 
 
-@pytest.mark.parametrize("name", BACKEND_CASES + BACKEND_REFUSED)
+@pytest.mark.parametrize("name", BACKEND_CASES + BACKEND_BATCHED)
 def test_onnx_backend_cases(backend_cases, name):
     """The published inputs/outputs of ONNX's node tests; every input but the first becomes a constant."""
     model, x, expected = _constant_inputs(backend_cases[name])
-    if name in BACKEND_REFUSED:
-        with pytest.raises(AxmacError, match="only 2-D constant weights"):
-            load_model(model)
+    if name in BACKEND_BATCHED:
+        from axmac.golden.engine import run_network
+
+        net = load_model(model)
+        assert len(net.mac_layers) == 2 and all(layer.weight.shape == (4, 3) for layer in net.mac_layers)
+        for layer, b in zip(net.mac_layers, np.asarray(backend_cases[name].data_sets[0][0][3]), strict=True):
+            assert np.array_equal(layer.weight, b)
+        out, _ = run_network(net, {model.graph.input[0].name: x})
+        np.testing.assert_array_equal(out[net.outputs[0].name], expected)
         return
     layer = only_mac(load_model(model))
     got = ref_mac(layer, x)

@@ -51,6 +51,14 @@ def _pool_geometry(shape, kernel_shape, strides, pads, dilations, ceil_mode, aut
     return out, pb, pe, strides, dilations
 
 
+def pool_output_shape(shape, *, kernel_shape, strides=None, pads=None, dilations=None, ceil_mode=0,
+                      auto_pad="NOTSET") -> tuple[int, ...]:
+    """Output shape of a pooling over the trailing ``len(kernel_shape)`` axes of ``shape``."""
+    nd = len(kernel_shape)
+    out, *_ = _pool_geometry(tuple(shape)[-nd:], kernel_shape, strides, pads, dilations, ceil_mode, auto_pad)
+    return (*tuple(shape)[:-nd], *out)
+
+
 def _window_reduce(xp, out, strides, dilations, kernel_shape, ufunc, dtype=None):
     """Reduce the pooling windows of the trailing spatial axes of a padded array with ``ufunc``.
 

@@ -7,6 +7,10 @@ Requantization scale of ``QLinearConv`` / ``QLinearMatMul``: ``float32`` arithme
 ``QLinearConv`` kernel does (``output_scales[i] = X_scale * W_scale[i] / Y_scale``) and as
 ``onnx.reference`` does on float32 arrays; the golden engine then rounds half to even and
 saturates (:class:`~axmac.ir.OutputStage`).
+
+Each converter reads the node's parameters through a pure function of a getter
+(:mod:`..runtime`), so the same code serves constant parameters and run-time ones (weights given
+as graph inputs, zero points computed by DynamicQuantizeLinear).
 """
 
 from __future__ import annotations
@@ -14,23 +18,45 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import AxmacError
-from ...ir import MacLayer, OutputStage
+from ...ir import OutputStage
 from ..protos import node_attrs
+from ..runtime import build_layer
 
 
-def integer_op(cx, node, i) -> MacLayer:
+def _zp(get, idx, what, dtype):
+    v = get(idx, what, False)
+    return np.zeros((), np.dtype(dtype)) if v is None else np.asarray(v)
+
+
+def _scalar(node, v, what):
+    v = np.asarray(v)
+    if v.size != 1:
+        raise AxmacError(f"{node.op_type} node {node.name!r}: only a scalar {what} is supported")
+    return v
+
+
+def _fmt(cx, x_dtype, kind):
+    return lambda p: cx.fmt(x_dtype, p["x_zero_point"], p["weight"], p["w_zero_point"], kind)
+
+
+def integer_op(cx, node, i):
     """``ConvInteger`` / ``MatMulInteger``: the int32 accumulator is the output."""
     kind = "conv" if node.op_type == "ConvInteger" else "gemm"
-    x = node.input[0]
+    x, w_name = node.input[0], node.input[1]
     x_dtype = cx.dtype_of(x)
-    w = cx.int_weight(node, cx.const(node, 1, "weight"), kind)
-    x_zp = cx.x_zp(node, cx.zp(node, 2, "x_zero_point", x_dtype))
-    n_out = w.shape[0] if kind == "conv" else w.shape[1]
-    w_zp = cx.weight_zp(node, cx.zp(node, 3, "w_zero_point", w.dtype), n_out)
-    conv = cx.conv_attrs(node, w.shape, x) if kind == "conv" else {}
-    return MacLayer(name=cx.uname(node, i), kind=kind, x=x, y=node.output[0], weight=w,
-                    operand=cx.fmt(x_dtype, x_zp, w, w_zp, kind), output=OutputStage("int32"),
-                    x_zero_point=x_zp, w_zero_point=w_zp, bias=None, source=node.op_type, **conv)
+    w_shape = cx.shape_of(node, w_name)
+
+    def params(get):
+        w = cx.int_weight(node, get(1, "weight"), kind)
+        n_out = w.shape[0] if kind == "conv" else w.shape[1]
+        return dict(weight=w, x_zero_point=cx.x_zp(node, _zp(get, 2, "x_zero_point", x_dtype)),
+                    w_zero_point=cx.weight_zp(node, _zp(get, 3, "w_zero_point", w.dtype), n_out), bias=None,
+                    output=OutputStage("int32"))
+
+    x, y, conv = cx.conv_io(node, i, x, node.output[0], w_shape) if kind == "conv" else (x, node.output[0], {})
+    skeleton = dict(name=cx.uname(node, i), kind=kind, x=x, y=y, source=node.op_type, **conv)
+    return build_layer(cx, node, skeleton, params, {1: "weight", 2: "x_zero_point", 3: "w_zero_point"}, x_dtype,
+                       cx.dtype_of(w_name), cx.weight_shape(w_shape, kind), _fmt(cx, x_dtype, kind))
 
 
 def requant_scale(x_scale, w_scale, y_scale) -> np.ndarray:
@@ -41,72 +67,80 @@ def requant_scale(x_scale, w_scale, y_scale) -> np.ndarray:
     return ((xs * ws) / ys).astype(np.float32)
 
 
-def qlinear_op(cx, node, i) -> MacLayer:
+def qlinear_op(cx, node, i):
     """``QLinearConv`` / ``QLinearMatMul``: requantized output."""
     kind = "conv" if node.op_type == "QLinearConv" else "gemm"
-    x = node.input[0]
+    x, w_name = node.input[0], node.input[3]
     x_dtype = cx.dtype_of(x)
-    x_scale = cx.const(node, 1, "x_scale")
-    if x_scale.size != 1:
-        raise AxmacError(f"{node.op_type} node {node.name!r}: only a scalar input scale is supported")
-    x_zp = cx.x_zp(node, cx.zp(node, 2, "x_zero_point", x_dtype))
-    w = cx.int_weight(node, cx.const(node, 3, "weight"), kind)
-    n_out = w.shape[0] if kind == "conv" else w.shape[1]
-    w_scale = cx.per_channel(node, cx.const(node, 4, "w_scale"), n_out, "w_scale")
-    w_zp = cx.weight_zp(node, cx.zp(node, 5, "w_zero_point", w.dtype), n_out)
-    y_scale = cx.const(node, 6, "y_scale")
-    if y_scale.size != 1:
-        raise AxmacError(f"{node.op_type} node {node.name!r}: only a scalar output scale is supported")
-    y_zp = cx.zp(node, 7, "y_zero_point", x_dtype)
-    bias = None
-    if kind == "conv" and len(node.input) > 8 and node.input[8]:
-        bias = cx.const(node, 8, "bias").astype(np.int64).reshape(-1)
-        if bias.size != n_out:
-            raise AxmacError(f"{node.op_type} node {node.name!r}: bias has {bias.size} values for {n_out} outputs")
-    conv = cx.conv_attrs(node, w.shape, x) if kind == "conv" else {}
-    out = OutputStage("requant", scale=requant_scale(x_scale, w_scale, y_scale),
-                      zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
-    return MacLayer(name=cx.uname(node, i), kind=kind, x=x, y=node.output[0], weight=w,
-                    operand=cx.fmt(x_dtype, x_zp, w, w_zp, kind), output=out, x_zero_point=x_zp,
-                    w_zero_point=w_zp, bias=bias, x_scale=float(np.float32(x_scale.reshape(()))),
-                    w_scale=np.asarray(w_scale, np.float32), source=node.op_type, **conv)
+    w_shape = cx.shape_of(node, w_name)
+
+    def params(get):
+        x_scale = _scalar(node, get(1, "x_scale"), "input scale")
+        w = cx.int_weight(node, get(3, "weight"), kind)
+        n_out = w.shape[0] if kind == "conv" else w.shape[1]
+        w_scale = cx.per_channel(node, get(4, "w_scale"), n_out, "w_scale")
+        y_scale = _scalar(node, get(6, "y_scale"), "output scale")
+        y_zp = _zp(get, 7, "y_zero_point", x_dtype)
+        bias = None
+        b = get(8, "bias", False) if kind == "conv" else None
+        if b is not None:
+            bias = np.asarray(b).astype(np.int64).reshape(-1)
+            if bias.size != n_out:
+                raise AxmacError(f"{node.op_type} node {node.name!r}: bias has {bias.size} values for {n_out} outputs")
+        out = OutputStage("requant", scale=requant_scale(x_scale, w_scale, y_scale),
+                          zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
+        return dict(weight=w, x_zero_point=cx.x_zp(node, _zp(get, 2, "x_zero_point", x_dtype)),
+                    w_zero_point=cx.weight_zp(node, _zp(get, 5, "w_zero_point", w.dtype), n_out), bias=bias,
+                    output=out, x_scale=float(np.float32(x_scale.reshape(()))),
+                    w_scale=np.asarray(w_scale, np.float32))
+
+    x, y, conv = cx.conv_io(node, i, x, node.output[0], w_shape) if kind == "conv" else (x, node.output[0], {})
+    skeleton = dict(name=cx.uname(node, i), kind=kind, x=x, y=y, source=node.op_type, **conv)
+    roles = {1: "x_scale", 2: "x_zero_point", 3: "weight", 4: "w_scale", 5: "w_zero_point", 6: "y_scale",
+             7: "y_zero_point", 8: "bias"}
+    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), cx.weight_shape(w_shape, kind),
+                       _fmt(cx, x_dtype, kind))
 
 
-def qgemm_op(cx, node, i) -> MacLayer:
+def qgemm_op(cx, node, i):
     """com.microsoft.QGemm (onnxruntime's QOperator Gemm): QLinear operands, int32 bias ``C``.
 
     Output scale as onnxruntime computes it: ``float32(alpha * a_scale * b_scale[n])``, then
     ``/ y_scale`` when there is one; requantized when ``y_zero_point`` is given, else float.
     """
     a = node_attrs(node)
-    x = node.input[0]
+    x, w_name = node.input[0], node.input[3]
     x_dtype = cx.dtype_of(x)
-    x_scale = cx.const(node, 1, "a_scale")
-    if x_scale.size != 1:
-        raise AxmacError(f"QGemm node {node.name!r}: only a scalar input scale is supported")
-    x_zp = cx.x_zp(node, cx.zp(node, 2, "a_zero_point", x_dtype))
-    w = cx.int_weight(node, cx.const(node, 3, "weight"), "gemm")
-    if a.get("transB", 0):
-        w = w.T
+    w_shape = tuple(reversed(cx.shape_of(node, w_name))) if a.get("transB", 0) else cx.shape_of(node, w_name)
+
+    def params(get):
+        x_scale = _scalar(node, get(1, "a_scale"), "input scale")
+        w = cx.int_weight(node, get(3, "weight"), "gemm")
+        if a.get("transB", 0):
+            w = w.T
+        n_out = w.shape[1]
+        w_scale = cx.per_channel(node, get(4, "b_scale"), n_out, "b_scale").astype(np.float32)
+        c = get(6, "C", False)
+        bias = None if c is None else cx.bias_vector(node, np.asarray(c).astype(np.int64), n_out).astype(np.int64)
+        scale = (np.float32(a.get("alpha", 1.0)) * np.float32(x_scale.reshape(()))) * w_scale
+        y_scale = get(7, "y_scale", False)
+        if y_scale is not None:
+            scale = scale / np.float32(np.asarray(y_scale).reshape(()))
+        scale = scale.astype(np.float32)
+        y_zp = get(8, "y_zero_point", False)
+        if y_zp is not None:
+            y_zp = np.asarray(y_zp)
+            out = OutputStage("requant", scale=scale, zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
+        else:
+            out = OutputStage("dequant", scale=scale, dtype=np.dtype(np.float32))
+        return dict(weight=w, x_zero_point=cx.x_zp(node, _zp(get, 2, "a_zero_point", x_dtype)),
+                    w_zero_point=cx.weight_zp(node, _zp(get, 5, "b_zero_point", w.dtype), n_out), bias=bias,
+                    output=out, x_scale=float(np.float32(x_scale.reshape(()))), w_scale=w_scale)
+
     if a.get("transA", 0):
         x = cx.transposed_input(node, i, x)
-    n_out = w.shape[1]
-    w_scale = cx.per_channel(node, cx.const(node, 4, "b_scale"), n_out, "b_scale").astype(np.float32)
-    w_zp = cx.weight_zp(node, cx.zp(node, 5, "b_zero_point", w.dtype), n_out)
-    bias = None
-    if len(node.input) > 6 and node.input[6]:
-        bias = cx.bias_vector(node, cx.const(node, 6, "C").astype(np.int64), n_out).astype(np.int64)
-    scale = (np.float32(a.get("alpha", 1.0)) * np.float32(x_scale.reshape(()))) * w_scale
-    has_y_scale = len(node.input) > 7 and node.input[7]
-    if has_y_scale:
-        scale = scale / np.float32(cx.const(node, 7, "y_scale").reshape(()))
-    scale = scale.astype(np.float32)
-    if len(node.input) > 8 and node.input[8]:
-        y_zp = cx.const(node, 8, "y_zero_point")
-        out = OutputStage("requant", scale=scale, zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
-    else:
-        out = OutputStage("dequant", scale=scale, dtype=np.dtype(np.float32))
-    return MacLayer(name=cx.uname(node, i), kind="gemm", x=x, y=node.output[0], weight=w,
-                    operand=cx.fmt(x_dtype, x_zp, w, w_zp, "gemm"), output=out, x_zero_point=x_zp,
-                    w_zero_point=w_zp, bias=bias, x_scale=float(np.float32(x_scale.reshape(()))),
-                    w_scale=w_scale, source="com.microsoft.QGemm")
+    skeleton = dict(name=cx.uname(node, i), kind="gemm", x=x, y=node.output[0], source="com.microsoft.QGemm")
+    roles = {1: "x_scale", 2: "x_zero_point", 3: "weight", 4: "w_scale", 5: "w_zero_point", 6: "bias", 7: "y_scale",
+             8: "y_zero_point"}
+    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), w_shape,
+                       _fmt(cx, x_dtype, "gemm"))

@@ -83,11 +83,14 @@ def qdq_op(cx, node, i, kind, a, x_dq, w_dq, b_name) -> MacLayer:
     w_scale = cx.per_channel(w_dq, w_scale, n_out, "weight scale").astype(np.float32)
     w_zp = cx.weight_zp(w_dq, w_zp, n_out)
     bias = _bias(cx, node, b_name, n_out, x_scale, w_scale, alpha, beta) if b_name else None
-    conv = cx.conv_attrs(node, w.shape, x) if kind == "conv" else {}
     y = node.output[0]
     q = cx.sole_consumer(y)
+    requant = q is not None and q.op_type == "QuantizeLinear" and q.domain in ("", "ai.onnx")
+    y_final = q.output[0] if requant else y
+    x, y_final, conv = cx.conv_io(node, i, x, y_final, cx.consts[w_dq.input[0]].shape) if kind == "conv" \
+        else (x, y_final, {})
     xs32 = np.float32(np.asarray(x_scale, np.float32).reshape(()))
-    if q is not None and q.op_type == "QuantizeLinear" and q.domain in ("", "ai.onnx"):
+    if requant:
         qa = node_attrs(q)
         y_scale = cx.const(q, 1, "y_scale")
         if y_scale.size != 1:
@@ -99,7 +102,6 @@ def qdq_op(cx, node, i, kind, a, x_dq, w_dq, b_name) -> MacLayer:
         if alpha != 1.0:
             scale = (scale * np.float32(alpha)).astype(np.float32)
         out = OutputStage("requant", scale=scale, zero_point=int(y_zp.reshape(())), dtype=np.dtype(y_zp.dtype))
-        y = q.output[0]
         cx.skip.add(list(cx.g.node).index(q))
         src = f"DQ+{op}+Q"
     else:
@@ -108,6 +110,6 @@ def qdq_op(cx, node, i, kind, a, x_dq, w_dq, b_name) -> MacLayer:
             scale = (scale * np.float32(alpha)).astype(np.float32)
         out = OutputStage("dequant", scale=scale, dtype=np.dtype(np.float32))
         src = f"DQ+{op}"
-    return MacLayer(name=cx.uname(node, i), kind=kind, x=x, y=y, weight=w, output=out,
+    return MacLayer(name=cx.uname(node, i), kind=kind, x=x, y=y_final, weight=w, output=out,
                     operand=cx.fmt(x_dtype, x_zp, w, w_zp, kind), x_zero_point=x_zp, w_zero_point=w_zp,
                     bias=bias, x_scale=float(xs32), w_scale=w_scale, source=src, **conv)
