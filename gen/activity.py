@@ -29,7 +29,6 @@ no reset values: a stimulus starts with a few cycles of reset (``rst`` high).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -40,7 +39,7 @@ import numpy as np
 
 from ..errors import AxmacError
 from ..paths import build_dir
-from .asic import Mapped
+from .asic import Mapped, install_dir
 from .netlist import GateNetlist, read_netlist
 from .toggles import vcd_toggles
 
@@ -210,12 +209,7 @@ class GateSim:
                 cmd = ["iverilog", "-g2012", *(["-gspecify"] if self.delays else []), "-o", "sim.vvp", "-s", TB,
                        "tb.sv", "net.v", "cells.v"]
             _run(cmd, tmp, tmp / "build.log", timeout)
-            if self.dir.exists():
-                shutil.rmtree(self.dir, ignore_errors=True)
-            try:
-                os.replace(tmp, self.dir)
-            except OSError:  # built by another process meanwhile
-                shutil.rmtree(tmp, ignore_errors=True)
+            install_dir(tmp, self.dir, self.binary)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -141,16 +141,25 @@ def map_sources(sources: list[str | Path], top: str, tech: TechLib, *, cache: bo
         (tmp / "result.json").write_text(json.dumps({
             "top": top, "key": key, "area": float(design.get("area", 0.0)),
             "sequential_area": float(design.get("sequential_area", 0.0)), "cells_by_type": cells}, indent=1))
-        if work.exists():  # a stale folder (no result.json), or another process just finished
-            shutil.rmtree(work, ignore_errors=True)
-        try:
-            os.replace(tmp, work)
-        except OSError:  # another process put the same design there first: use theirs
-            shutil.rmtree(tmp, ignore_errors=True)
+        install_dir(tmp, work, work / "result.json")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return _result(work, top, tech, False)
+
+
+def install_dir(tmp: Path, final: Path, marker: Path) -> None:
+    """Move the finished folder ``tmp`` to ``final`` unless another process already put a complete one
+    there (one with ``marker``); a stale ``final`` (without it) is replaced."""
+    if marker.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    if final.exists():
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process got there between the two steps: use theirs
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def map_component(component, top: str, tech: TechLib, *, cache: bool = True, timeout: float = 600.0) -> Mapped:
@@ -161,4 +170,4 @@ def map_component(component, top: str, tech: TechLib, *, cache: bool = True, tim
         return map_sources(sources, top, tech, cache=cache, timeout=timeout)
 
 
-__all__ = ["FLOW_REVISION", "Mapped", "map_component", "map_sources"]
+__all__ = ["FLOW_REVISION", "Mapped", "install_dir", "map_component", "map_sources"]

@@ -182,20 +182,22 @@ class Library:
             raise LibertyError(f"cell {name!r} is not in library {self.name}") from None
 
 
-def _axes(tbl: Group, templates: dict[str, Group]):
+def _axes(tbl: Group, templates: dict[str, Group], cap_scale: float, time_scale: float):
     tmpl = templates.get(tbl.args[0] if tbl.args else "", Group("", []))
     axes = {}
     for k in ("1", "2"):
         var = str(tmpl.attrs.get(f"variable_{k}", ""))
         idx = tbl.attrs.get(f"index_{k}", tmpl.attrs.get(f"index_{k}"))
         if var and idx is not None:
-            axes["load" if "capacitance" in var else "slew"] = (var, tuple(_floats(idx)))
+            load = "capacitance" in var
+            scale = cap_scale if load else time_scale
+            axes["load" if load else "slew"] = (var, tuple(float(v) * scale for v in _floats(idx)))
     names = [tmpl.attrs.get("variable_1"), tmpl.attrs.get("variable_2")]
     return axes, names
 
 
-def _table(tbl: Group, templates: dict[str, Group], scale: float) -> Table:
-    axes, names = _axes(tbl, templates)
+def _table(tbl: Group, templates: dict[str, Group], scale: float, cap_scale: float, time_scale: float) -> Table:
+    axes, names = _axes(tbl, templates, cap_scale, time_scale)
     loads = axes.get("load", (None, None))[1]
     slews = axes.get("slew", (None, None))[1]
     vals = _floats(tbl.attrs.get("values", "0")) * scale
@@ -213,16 +215,13 @@ def _pin(g: Group, templates, cap_scale: float, energy_scale: float, time_scale:
     cap = (sum(rf) / len(rf) if rf else float(a.get("capacitance", 0.0))) * cap_scale
     pin = Pin(g.args[0], str(a.get("direction", "input")), cap, str(a.get("clock", "false")) == "true",
               a.get("function"))
-    for t in g.sub("timing"):
-        rise, fall = t.sub("rise_transition"), t.sub("fall_transition")
-        if rise and fall:
-            pin.transition[str(t.attrs.get("related_pin", ""))] = (
-                _table(rise[0], templates, time_scale), _table(fall[0], templates, time_scale))
-    for p in g.sub("internal_power"):
-        rise, fall = p.sub("rise_power"), p.sub("fall_power")
-        if rise and fall:
-            pin.power[str(p.attrs.get("related_pin", ""))] = (
-                _table(rise[0], templates, energy_scale), _table(fall[0], templates, energy_scale))
+    for into, group, kinds, scale in ((pin.transition, "timing", ("rise_transition", "fall_transition"), time_scale),
+                                      (pin.power, "internal_power", ("rise_power", "fall_power"), energy_scale)):
+        for t in g.sub(group):
+            rise, fall = (t.sub(k) for k in kinds)
+            if rise and fall:
+                into[str(t.attrs.get("related_pin", ""))] = tuple(
+                    _table(x[0], templates, scale, cap_scale, time_scale) for x in (rise, fall))
     return pin
 
 

@@ -106,13 +106,9 @@ def vcd_toggles(path: str | Path, nets: list[list[str]], edges_ps) -> tuple[np.n
         widths, where, unit = _header(f)
         body = f.read()
     taps: dict[str, list[tuple[int, int]]] = {}  # id code -> [(position in its value, net column)]
-    missing = []
-    for col, names in enumerate(nets):
-        hit = next((where[n] for n in names if n in where), None)
-        if hit is None:
-            missing.append(col)
-        else:
-            taps.setdefault(hit[0], []).append(hit[1:] + (col,))
+    hits, missing = _lookup(nets, where)
+    for col, (code, pos) in hits:
+        taps.setdefault(code, []).append((pos, col))
     parts = _TIMES.split(body)
     times = np.array([int(t) for t in parts[1::2]], dtype=np.float64) * unit
     wins = np.concatenate([[-1], np.searchsorted(edges, times, side="right") - 1])
@@ -178,14 +174,22 @@ def saif_toggles(path: str | Path, nets: list[list[str]]) -> tuple[np.ndarray, l
             path_ = [f[1] for f in stack if f[0] == "INSTANCE"]
             tc[".".join([*path_, stack[-2][0].replace("\\", "")])] = int(tok)
     counts = np.zeros(len(nets), dtype=np.int64)
-    missing = []
+    hits, missing = _lookup(nets, tc)
+    for col, n in hits:
+        counts[col] = n
+    return counts, missing
+
+
+def _lookup(nets: list[list[str]], table: dict):
+    """``[(net column, table entry of its first name found)]`` and the columns with none."""
+    hits, missing = [], []
     for col, names in enumerate(nets):
-        hit = next((tc[n] for n in names if n in tc), None)
-        if hit is None:
+        key = next((n for n in names if n in table), None)
+        if key is None:
             missing.append(col)
         else:
-            counts[col] = hit
-    return counts, missing
+            hits.append((col, table[key]))
+    return hits, missing
 
 
 __all__ = ["saif_toggles", "vcd_toggles"]
