@@ -15,27 +15,11 @@ from amaranth.lib.wiring import Out
 
 from ..golden.bypass import Bypass
 from ..golden.multipliers import Multiplier
-from ..golden.pe import check_acc_bits
-from .gating import check_gating, gating_verilog
-from .mac_slot import MacSlot
+from .gating import gating_verilog
+from .mac_slot import MacSlot, check_pe_args
 from .multipliers import make_hw_multiplier
-from .overflow import check_overflow
 
 NO_BYPASS = Bypass()
-
-
-def check_pe_args(multiplier, acc_bits, bypass, gating, overflow) -> None:
-    """The constructor checks of the array PEs (messages pinned by tests/test_pe_ws.py)."""
-    if not isinstance(multiplier, Multiplier):
-        raise TypeError(f"multiplier must be a Multiplier golden model (make_multiplier), not {multiplier!r}")
-    if not isinstance(bypass, Bypass):
-        raise TypeError(f"bypass must be a Bypass, not {bypass!r}")
-    check_gating(gating)
-    check_overflow(overflow)
-    check_acc_bits(acc_bits, multiplier.bits)
-    if overflow == "saturate" and acc_bits < 2 * multiplier.bits + 1:
-        raise ValueError(f"overflow='saturate' needs acc_bits >= {2 * multiplier.bits + 1} (a product and a sign "
-                         f"bit), not {acc_bits}")
 
 
 class ArrayPE(wiring.Component):

@@ -24,6 +24,11 @@ from .gating import check_gating
 NCOUNT = len(COUNTER_NAMES)
 
 
+def counters_port(config) -> dict:
+    """``{"counters": Out(R*C*7*32)}`` with ``config.counters == "pe"``, else no port."""
+    return {"counters": Out(config.pes * NCOUNT * COUNTER_BITS)} if config.counters == "pe" else {}
+
+
 class PECounters(wiring.Component):
     """The seven activity counters of one PE.
 

@@ -23,9 +23,26 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..golden.bypass import Bypass
-from ..golden.pe import ADD_USED, IDLE_ADD, IDLE_MUL, MUL_USED
+from ..golden.multipliers import Multiplier
+from ..golden.pe import ADD_USED, IDLE_ADD, IDLE_MUL, MUL_USED, check_acc_bits
 from .bypass import AddBypass, MulBypass, operand_flags
+from .gating import check_gating
 from .overflow import check_overflow, fit
+
+
+def check_pe_args(multiplier, acc_bits, bypass, gating, overflow) -> None:
+    """The constructor checks of every PE (hw/pe.py, hw/pe_ws.py, hw/pe_os.py; messages pinned by
+    tests/test_pe.py and tests/test_pe_ws.py)."""
+    if not isinstance(multiplier, Multiplier):
+        raise TypeError(f"multiplier must be a Multiplier golden model (make_multiplier), not {multiplier!r}")
+    if not isinstance(bypass, Bypass):
+        raise TypeError(f"bypass must be a Bypass, not {bypass!r}")
+    check_gating(gating)
+    check_overflow(overflow)
+    check_acc_bits(acc_bits, multiplier.bits)
+    if overflow == "saturate" and acc_bits < 2 * multiplier.bits + 1:
+        raise ValueError(f"overflow='saturate' needs acc_bits >= {2 * multiplier.bits + 1} (a product and a sign "
+                         f"bit), not {acc_bits}")
 
 
 def register_operand(m: Module, value: Value, is_signed: bool, name: str):

@@ -24,8 +24,8 @@ from amaranth.lib.wiring import In, Out
 from ..config import COUNTER_BITS, ArrayConfig
 from ..golden.bypass import Bypass
 from ..golden.multipliers import make_multiplier
-from .counters import NCOUNT, PECounters
-from .layouts import act_lane_layout, operand_shape, weight_lane_layout
+from .counters import NCOUNT, PECounters, counters_port
+from .layouts import act_lane_layout, w_layout, weight_lane_layout
 from .pe_os import OutputStationaryPE
 from .pe_ws import WeightStationaryPE
 
@@ -77,10 +77,8 @@ class Mesh(wiring.Component):
         if cfg.dataflow == "ws":
             ports |= {"wl": In(data.ArrayLayout(weight_lane_layout(cfg), cfg.cols)), "psum": Out(acc)}
         else:
-            ports |= {"w": In(data.ArrayLayout(operand_shape(cfg), cfg.cols)), "drain": Out(acc)}
-        if cfg.counters == "pe":
-            ports["counters"] = Out(cfg.pes * NCOUNT * COUNTER_BITS)
-        super().__init__(ports)
+            ports |= {"w": In(w_layout(cfg)), "drain": Out(acc)}
+        super().__init__(ports | counters_port(cfg))
 
     def elaborate(self, platform):
         m = Module()

@@ -67,10 +67,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden.bypass import Bypass
 from ..golden.multipliers import Multiplier
-from ..golden.pe import check_acc_bits
 from .bypass import MulBypass, mul_needed, operand_flags
-from .gating import GATINGS, check_gating, gated_operands, gating_verilog
-from .mac_slot import MacSlot, register_operand
+from .gating import GATINGS, gated_operands, gating_verilog
+from .mac_slot import MacSlot, check_pe_args, register_operand
 from .multipliers import make_hw_multiplier
 
 DATAFLOWS = ("ws",)
@@ -109,14 +108,9 @@ class PE(wiring.Component):
 
     def __init__(self, *, multiplier: Multiplier, acc_bits: int = 32, bypass: Bypass = NO_BYPASS,
                  gating: str = "none", dataflow: str = "ws"):
-        if not isinstance(multiplier, Multiplier):
-            raise TypeError(f"multiplier must be a Multiplier golden model (make_multiplier), not {multiplier!r}")
-        if not isinstance(bypass, Bypass):
-            raise TypeError(f"bypass must be a Bypass, not {bypass!r}")
-        check_gating(gating)
+        check_pe_args(multiplier, acc_bits, bypass, gating, "wrap")
         if dataflow not in DATAFLOWS:
             raise ValueError(f"dataflow must be 'ws' (weight-stationary; 'os' is not implemented), not {dataflow!r}")
-        check_acc_bits(acc_bits, multiplier.bits)
         self.model, self.acc_bits, self.bypass, self.gating, self.dataflow = (
             multiplier, acc_bits, bypass, gating, dataflow)
         self.bits, self.is_signed = multiplier.bits, multiplier.signed

@@ -27,10 +27,10 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..config import COUNTER_BITS, ArrayConfig
+from ..config import ArrayConfig
 from .acc_buffer import AccumulatorColumn
 from .controller import Controller
-from .counters import NCOUNT
+from .counters import counters_port
 from .layouts import (
     M_BITS,
     a_layout,
@@ -79,9 +79,7 @@ class Accelerator(wiring.Component):
             "qp": In(stream.Signature(qp_layout(cfg))),
             "o": Out(stream.Signature(o_layout(cfg))),
         }
-        if cfg.counters == "pe":
-            ports["counters"] = Out(cfg.pes * NCOUNT * COUNTER_BITS)
-        super().__init__(ports)
+        super().__init__(ports | counters_port(cfg))
 
     def elaborate(self, platform):
         m = Module()

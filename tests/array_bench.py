@@ -67,6 +67,27 @@ def _pattern(p) -> Callable[[int], bool]:
     return lambda t: p[t % len(p)]
 
 
+def run_sim(dut, bench) -> None:
+    """Run the async testbench ``bench`` on ``dut`` with a ``sync`` clock (1 MHz)."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def check_isolation(gating: str, used, seen, operand) -> None:
+    """``seen`` (what a multiplier input showed in each slot) equals ``operand`` in the slots that
+    use the multiplier; with gating it holds its value in every other slot, without it switches."""
+    import numpy as np
+
+    np.testing.assert_array_equal(seen[used], operand[used])
+    held = ~used[1:]
+    if gating == "none":
+        assert (seen[1:][held] != seen[:-1][held]).any()
+    else:
+        np.testing.assert_array_equal(seen[1:][held], seen[:-1][held])
+
+
 def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict | None = None, stall=None,
                 max_cycles: int = 2000, extra_cycles: int = 0, probe=None) -> Trace:
     """Drive ``dut`` (an :class:`~axmac.hw.top.Accelerator`) until ``n_out`` rows have left.
@@ -117,10 +138,7 @@ def run_streams(dut, beats: dict[str, list], *, n_out: int, idle: dict | None = 
             trace.counters = [[[(raw >> (((r * cfg.cols + c) * n + j) * COUNTER_BITS)) & ((1 << COUNTER_BITS) - 1)
                                 for j in range(n)] for c in range(cfg.cols)] for r in range(cfg.rows)]
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return trace
 
 

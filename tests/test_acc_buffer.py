@@ -7,10 +7,9 @@ transparent read port), with wrap and saturation.
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from axmac.hw.acc_buffer import AccumulatorColumn
-from tests.array_bench import fit
+from tests.array_bench import fit, run_sim
 
 
 def sums_stream(rng, depth, acc_bits, n_tiles):
@@ -58,10 +57,7 @@ def rtl_column(beats, acc_bits, depth, overflow):
                 out.append((t, ctx.get(dut.result)))
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return out
 
 

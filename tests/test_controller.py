@@ -4,11 +4,11 @@
 """
 
 from amaranth.hdl import Value
-from amaranth.sim import Simulator
 
 from axmac.config import ArrayConfig
 from axmac.hw.controller import Controller
 from axmac.hw.layouts import cmd_layout
+from tests.array_bench import run_sim
 
 OUTS = ("cmd_ready", "a_ready", "w_ready", "take", "start", "w_take", "w_row", "end", "index", "credits")
 
@@ -26,10 +26,7 @@ def run(cfg, script):
             seen.append({o: ctx.get(getattr(dut, o)) for o in OUTS})
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return seen
 
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from axmac.config import COUNTER_NAMES
 from axmac.hw.counters import PECounters
+from tests.array_bench import run_sim
 
 
 def rtl_counts(gating, valid, mc, ac):
@@ -21,10 +21,7 @@ def rtl_counts(gating, valid, mc, ac):
                 ctx.set(dut.add_ctrl, int(ac[t]))
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return np.array(seen)
 
 
@@ -61,10 +58,7 @@ def test_port_layout():
         await ctx.tick()
         assert ctx.get(dut.counts.as_value()) == 1 | 1 << (6 * 32)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     assert len(dut.counts.as_value()) == 7 * 32
 
 

@@ -8,13 +8,13 @@ tests/test_top.py; here a 3x4 ws mesh is driven directly: a beat entering row r 
 import numpy as np
 import pytest
 from amaranth.hdl import Shape
-from amaranth.sim import Simulator
 
 from axmac.config import ArrayConfig
 from axmac.hw.mesh import Mesh
 from axmac.hw.pe_os import OutputStationaryPE
 from axmac.hw.pe_ws import WeightStationaryPE
 from axmac.verilog import to_verilog
+from tests.array_bench import run_sim
 
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
@@ -61,10 +61,7 @@ def test_ws_wavefront():
                 seen[t, c] = ctx.get(dut.psum[c])
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     Y = X @ W
     for n in range(len(X)):
         for c in range(C):

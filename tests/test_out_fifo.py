@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib.fifo import SyncFIFO
-from amaranth.sim import Simulator
 
 from axmac.hw.out_fifo import OutputFifo
+from tests.array_bench import run_sim
 
 
 def ref_sync_fifo(depth, width, w_en, data, r_en):
@@ -34,10 +34,7 @@ def _run(dut, w_en, data, r_en, outs, drive):
             seen.append((rdy, d if rdy else None, wrdy, level))
             await ctx.tick()
 
-    sim = Simulator(top)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(top, bench)
     return seen
 
 

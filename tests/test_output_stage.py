@@ -4,14 +4,13 @@ its 3-stage latency, and the parameter banks' rules (docs/array.md "Output stage
 import numpy as np
 import pytest
 from amaranth.hdl import Value
-from amaranth.sim import Simulator
 
 from axmac.config import ArrayConfig
 from axmac.golden.requant import acc_output, requantize
 from axmac.hw.layouts import qp_layout
 from axmac.hw.output_stage import OutputStage
 from axmac.hw.param_banks import ParamBanks
-from tests.array_bench import ref_output
+from tests.array_bench import ref_output, run_sim
 
 
 def random_blocks(rng, cfg, n):
@@ -48,10 +47,7 @@ def rtl_stage(cfg, banks, rows, tags, valids):
                 got.append((list(ctx.get(dut.o_row)), ctx.get(dut.o_valid), ctx.get(dut.o_tag)))
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return got
 
 
@@ -103,10 +99,7 @@ def banks_run(cfg, script):
                          ctx.get(dut.banks[0].zp), ctx.get(dut.banks[1].zp)))
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return seen
 
 

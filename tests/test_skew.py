@@ -6,6 +6,7 @@ from amaranth.lib import data
 from amaranth.sim import Simulator
 
 from axmac.hw.skew import Skew, delay_taps
+from tests.array_bench import run_sim
 
 
 def run_skew(dut, n_cycles, lanes):
@@ -20,10 +21,7 @@ def run_skew(dut, n_cycles, lanes):
             seen.append([(ctx.get(dut.o[k].value), ctx.get(dut.o[k].valid)) for k in range(lanes)])
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     return seen
 
 
@@ -65,10 +63,7 @@ def test_delay_taps():
             seen.append([ctx.get(v) for v in taps])
             await ctx.tick()
 
-    sim = Simulator(m)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(m, bench)
     assert seen[5] == [6, 5, 4, 3]
     assert seen[1] == [2, 1, 0, 0]
 
