@@ -6,19 +6,24 @@ Two workloads, both quantized to int8 by axmac at load time (per-channel, max ca
 * ``wide``: a conv stack built here as ONNX: ``--depth`` x [Conv 64->64 3x3 pad 1 + Relu] on
   64 x 32 x 32 maps (37.7 M MACs per layer and image), ``--wide-batch`` random images.
 
-For each: ``exact`` and a table-based approximate multiplier (``--approx``, default
-``mitchell``), each without and with trivial-operation statistics. Reported: MACs, the best
-wall time of ``--repeat`` runs of ``run_network`` (other processes share the machine), MAC/s,
-the slowdown of approximate against exact, and the peak resident memory of the process.
-Load + quantization time is reported separately. Goals: exact wide >= 2e10 MAC/s; approximate
->= 2e9 MAC/s on both and <= 5x slower than exact on LeNet-5.
+For each: ``exact`` and the approximate multipliers of ``--approx`` (default ``drum:4``, a
+separable table, and ``mitchell``, a table that is not), each without and with
+trivial-operation statistics (``axmac emulate`` counts them by default: "on" is the figure a
+user sees). Reported: MACs, the best wall time and the best CPU time of ``--repeat`` runs of
+``run_network`` (other processes share the machine: CPU time is the steadier figure with one
+thread), MAC/s, the slowdown against exact with the same statistics setting (``x exact``),
+against the same multiplier without statistics (``x off``), against ``f32 ref`` (``x f32``),
+and the peak resident memory of the process. ``f32 ref`` runs every MAC layer of the network
+as a float32 convolution of the same shapes (NumPy im2col + float32 BLAS, ``bench_kernels.f32_conv``;
+no other op), the yardstick of an ordinary float framework on one core. Load + quantization
+time is reported separately.
 
 Threads: BLAS / OpenMP / numba use ``--threads`` (default 1), set before NumPy is imported. On
 this shared 2-core machine multi-threaded OpenBLAS was measured up to 30x slower (median) than
 one thread on the same GEMM when the other core is busy.
 
-Usage: ``python bench/bench_emulation.py [--approx SPEC] [--repeat R] [--depth D] [--wide-batch N]
-[--threads T] [--json]``
+Usage: ``python bench/bench_emulation.py [--approx SPEC,...] [--repeat R] [--depth D] [--wide-batch N]
+[--only lenet|wide] [--threads T] [--json]``
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import resource  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_kernels import f32_conv  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from axmac.gen.datasets import default_model, load_dataset  # noqa: E402
@@ -71,32 +77,71 @@ def wide_model(depth: int, channels: int = 64, hw: int = 32, seed: int = 0):
 
 
 def timed(net, feeds, repeat, **kw):
-    best, rep = None, None
+    """The report of the fastest of ``repeat`` runs, and the best CPU time of them."""
+    best, rep, cpu = None, None, None
     for _ in range(repeat):
+        c0 = time.process_time()
         _, r = run_network(net, feeds, **kw)
+        c = time.process_time() - c0
+        cpu = c if cpu is None else min(cpu, c)
         if best is None or r.seconds < best:
             best, rep = r.seconds, r
-    return rep
+    return rep, cpu
+
+
+def f32_reference(net, batch: int, repeat: int) -> tuple[float, float]:
+    """Best wall and CPU time of every MAC layer of ``net`` as a float32 im2col + BLAS
+    convolution of the same shapes (random data: the time does not depend on it)."""
+    rng = np.random.default_rng(0)
+    layers = []
+    for layer in net.mac_layers:
+        shape = (batch,) + tuple(net.shapes[layer.x][1:])
+        x = rng.standard_normal(shape).astype(np.float32)
+        if layer.kind == "conv":
+            w = layer.weight.astype(np.float32)
+            layers.append(lambda x=x, w=w, layer=layer: f32_conv(x, w, layer.pads, layer.strides, layer.dilations,
+                                                                 layer.group))
+        else:
+            w = layer.weight.T.astype(np.float32).reshape(layer.weight.shape[1], -1, 1, 1)
+            x = x.reshape(-1, w.shape[1], 1, 1)
+            layers.append(lambda x=x, w=w: f32_conv(x, w))
+    walls, cpus = [], []
+    for _ in range(repeat + 1):  # the first run warms up
+        c0, t0 = time.process_time(), time.perf_counter()
+        for run in layers:
+            run()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls[1:]), min(cpus[1:])
 
 
 def bench(name, net, feeds, args, load_s):
     rows = []
-    for spec in ("exact", args.approx):
+    batch = next(iter(feeds.values())).shape[0]
+    ref_wall, ref_cpu = f32_reference(net, batch, args.repeat)
+    for spec in ["exact"] + [s for s in args.approx.split(",") if s]:
         for stats in (False, True):
-            rep = timed(net, feeds, args.repeat, multiplier=spec, stats=stats, batch_size=args.batch_size)
+            rep, cpu = timed(net, feeds, args.repeat, multiplier=spec, stats=stats, batch_size=args.batch_size)
             rows.append({"workload": name, "multiplier": spec, "stats": stats, "samples": rep.samples,
-                         "macs": rep.macs, "seconds": rep.seconds, "macs_per_second": rep.macs_per_second,
-                         "load_seconds": load_s,
+                         "macs": rep.macs, "seconds": rep.seconds, "cpu_seconds": cpu,
+                         "macs_per_second": rep.macs_per_second, "load_seconds": load_s,
+                         "f32_ref_seconds": ref_wall, "f32_ref_cpu_seconds": ref_cpu,
                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     for r in rows:
         ex = next(e for e in rows if e["multiplier"] == "exact" and e["stats"] == r["stats"])
+        off = next(e for e in rows if e["multiplier"] == r["multiplier"] and not e["stats"])
         r["slowdown_vs_exact"] = r["seconds"] / ex["seconds"]
+        r["slowdown_vs_off"] = r["seconds"] / off["seconds"]
+        r["slowdown_vs_f32"] = r["seconds"] / r["f32_ref_seconds"]
+        r["cpu_slowdown_vs_exact"] = r["cpu_seconds"] / ex["cpu_seconds"]
+        r["cpu_slowdown_vs_off"] = r["cpu_seconds"] / off["cpu_seconds"]
+        r["cpu_slowdown_vs_f32"] = r["cpu_seconds"] / r["f32_ref_cpu_seconds"]
     return rows
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--approx", default="mitchell", help="table-based approximate multiplier spec")
+    ap.add_argument("--approx", default="drum:4,mitchell", help="approximate multiplier specs, comma-separated")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--wide-batch", type=int, default=16)
@@ -121,12 +166,18 @@ def main(argv=None) -> int:
         json.dump(rows, sys.stdout, indent=2)
         print()
         return 0
-    print(f"{'workload':8s} {'multiplier':10s} {'stats':5s} {'MACs':>9s} {'seconds':>8s} {'MAC/s':>9s} "
-          f"{'x exact':>7s} {'load s':>6s} {'RSS MB':>7s}")
-    for r in rows:
-        print(f"{r['workload']:8s} {r['multiplier']:10s} {'on' if r['stats'] else 'off':5s} {r['macs']:9.3g} "
-              f"{r['seconds']:8.3f} {r['macs_per_second']:9.3g} {r['slowdown_vs_exact']:7.2f} "
-              f"{r['load_seconds']:6.2f} {r['peak_rss_mb']:7.0f}")
+    print("x exact / x off / x f32: wall-time ratios (CPU-time ratios in brackets)")
+    print(f"{'workload':8s} {'multiplier':10s} {'stats':5s} {'MACs':>9s} {'seconds':>8s} {'cpu s':>7s} {'MAC/s':>9s} "
+          f"{'x exact':>13s} {'x off':>13s} {'x f32':>13s} {'load s':>6s} {'RSS MB':>7s}")
+    for w in dict.fromkeys(r["workload"] for r in rows):
+        r = next(r for r in rows if r["workload"] == w)
+        print(f"{w:8s} {'f32 ref':10s} {'-':5s} {'':9s} {r['f32_ref_seconds']:8.3f} {r['f32_ref_cpu_seconds']:7.3f}")
+        for r in (r for r in rows if r["workload"] == w):
+            ratios = " ".join(f"{r[k]:6.2f}({r['cpu_' + k]:4.2f})" for k in
+                              ("slowdown_vs_exact", "slowdown_vs_off", "slowdown_vs_f32"))
+            print(f"{w:8s} {r['multiplier']:10s} {'on' if r['stats'] else 'off':5s} {r['macs']:9.3g} "
+                  f"{r['seconds']:8.3f} {r['cpu_seconds']:7.3f} {r['macs_per_second']:9.3g} {ratios} "
+                  f"{r['load_seconds']:6.2f} {r['peak_rss_mb']:7.0f}")
     return 0
 
 

@@ -31,6 +31,8 @@ from .gemm import (
     to_patterns,
 )
 from .gemm.blas import lowrank_dtype, lowrank_factors
+from .gemm.counting import add_counts, chain_dtype, n_chains, plan_grids, table_counts
+from .gemm.kernels import kernel as numba_kernel
 from .multipliers.base import Multiplier
 from .stats import TrivialStats
 
@@ -39,6 +41,9 @@ from .stats import TrivialStats
 #: table GEMM call gathers its L blocks again).
 IM2COL_BYTES = 1 << 23
 IM2COL_TABLE_BYTES = 1 << 25
+#: Fewer outputs per group than this (stride 1, table path) take the direct convolution:
+#: im2col rows of so few products cost more than the products (LeNet's first layer, depthwise).
+DIRECT_MAX_OUT = 8
 
 
 def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
@@ -99,6 +104,8 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
         return out
     geom = (kh, kw, sh, sw, dh, dw, oh, ow)
     pads4 = ((0, 0), (0, 0), (pt, pb), (pl, pr))
+    if kernel == "table" and sh == sw == 1 and mg < DIRECT_MAX_OUT and k > 0:
+        return _direct_conv(x, w, plan, geom, pads4, group, stats, k_tile, acc_bits)
     float_path = kernel in ("blas", "lowrank")
     if float_path:
         xs, ws, dt, max_prod = _float_operands(x, w, plan, kernel, pads4, k)
@@ -132,6 +139,39 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
             else:
                 acc = fallback_gemm(cols, wmat, plan, stats=stats, k_tile=k_tile, acc_bits=acc_bits)
             out[n0:n1, g * mg:(g + 1) * mg, r0:r1, :] = acc.reshape(n1 - n0, r1 - r0, ow, mg).transpose(0, 3, 1, 2)
+    return out
+
+
+def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -> np.ndarray:
+    """The table path's stride-1 convolution without im2col (kernel layout ``"conv"``), with the
+    statistics of the im2col GEMMs it replaces (one per group, chains in ``(c, i, j)`` order)."""
+    kh, kw, _, _, dh, dw, oh, ow = geom
+    n, m_out, cg = x.shape[0], w.shape[0], w.shape[1]
+    mg, k = m_out // group, cg * kh * kw
+    xp = np.pad(to_patterns(x, plan), pads4)
+    wp = to_patterns(w, plan).reshape(m_out, k)
+    table = plan.ktable
+    na = table.shape[0]
+    lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
+    tile = k if k_tile is None or stats is None else min(k, k_tile)
+    cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits if stats is not None else 64)
+    out = np.zeros((n, m_out, oh, ow), dtype=np.int64)
+    with threads(n * m_out * oh * ow * k, n) as nparts:
+        chain = np.zeros((nparts, ow), dtype=cdt)
+        ret = np.zeros((nparts, ow), dtype=np.int32)
+        hist = np.zeros((nparts, group * k * na) if stats is not None else (1, 1), dtype=np.int32)
+        counts = np.zeros((nparts, 2), dtype=np.int64)
+        numba_kernel("conv", stats is not None)(xp, lut, np.array([cg, kh, kw, dh, dw, oh, ow, mg]), tile, nparts,
+                                                cdt(mask), out, chain, ret, hist, counts)
+    if stats is not None:
+        hx = hist.sum(axis=0, dtype=np.int64).reshape(group, k, na)
+        rows = n * oh * ow
+        for g in range(group):
+            zero, one, p_zero = table_counts(hx[g], wp[g * mg:(g + 1) * mg].T, plan_grids(plan, acc_bits))
+            first = g == 0  # the kernel's chain counters cover every group
+            add_counts(stats, rows, k, mg, n_chains(rows, k, mg, k_tile), zero, one, p_zero,
+                       int(counts[:, 0].sum()) if first else 0, int(counts[:, 1].sum()) if first else 0,
+                       int(hx[g, :, 0].sum()))
     return out
 
 

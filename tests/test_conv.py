@@ -317,3 +317,28 @@ def test_stats_modulo_accumulator(spec):
         ref32 += ref_stats(cols, wm, mult, k_tile=10)
     assert st == ref
     assert spec != "exact" or ref.opposite != ref32.opposite
+
+
+@pytest.mark.parametrize("geom", [g for g in GEOMETRIES if g[2] == (1, 1)]
+                         + [((2, 4, 9, 8), (6, 2, 3, 2), (1, 1), (1, 0, 2, 1), (2, 2), 2)])  # dilated
+@pytest.mark.parametrize("k_tile", [None, 4])
+def test_direct_conv_matches_im2col(geom, k_tile, monkeypatch):
+    """The table path's direct convolution (stride 1, few outputs per group; dilations, groups,
+    depthwise) gives the results and statistics of the im2col GEMMs it replaces."""
+    xs, ws, s, p, d, g = geom
+    rng = np.random.default_rng(3)
+    mult = perturbed(6, True)
+    bp = Bypass.parse("zero")
+    x = rich_operands(rng, xs, mult.fmt, 0.6)
+    w = rich_operands(rng, ws, mult.fmt, 0.6)
+    kw_ = dict(strides=s, pads=p, dilations=d, group=g, mult=mult, bypass=bp)
+    assert ws[0] // g < conv_mod.DIRECT_MAX_OUT
+    st_direct = TrivialStats()
+    direct = conv2d_nchw(x, w, stats=st_direct, k_tile=k_tile, **kw_)
+    nostats = conv2d_nchw(x, w, **kw_)
+    monkeypatch.setattr(conv_mod, "DIRECT_MAX_OUT", 0)
+    st_im2col = TrivialStats()
+    np.testing.assert_array_equal(direct, conv2d_nchw(x, w, stats=st_im2col, k_tile=k_tile, **kw_))
+    np.testing.assert_array_equal(nostats, direct)
+    np.testing.assert_array_equal(direct, ref_conv(x, w, s, p, d, g, mult, bp))
+    assert st_direct == st_im2col

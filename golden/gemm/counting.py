@@ -78,6 +78,14 @@ def grids(values: np.ndarray, table: np.ndarray, signed: bool, acc_bits: int):
     return ra, g, rb
 
 
+def plan_grids(plan, acc_bits: int):
+    """:func:`grids` of a table plan, computed once per plan and accumulator width."""
+    key = ("grids", acc_bits)
+    if key not in plan.memo:
+        plan.memo[key] = grids(plan.mult.fmt.values(), plan.table, plan.signed, acc_bits)
+    return plan.memo[key]
+
+
 def table_counts(hx: np.ndarray, wi: np.ndarray, grids) -> tuple[int, ...]:
     """``(zero, one, p_zero)``: ``sum_k hx[k] . (G @ hw[k])`` for each grid (see module doc),
     on the pattern classes of :func:`grids`.

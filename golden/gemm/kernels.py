@@ -12,6 +12,9 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     ``"given"``  the same with the rows supplied by the caller (the fallback path: ``src`` and
     per-``(m, kk)`` row indices), one K-block and one column block per call.
     ``"direct"`` few rows: ``T[xi[m, k], wi[k, n]]`` gathered per product, no ``L``.
+    ``"conv"``   a stride-1 convolution with few outputs per group straight from the padded
+    input (no im2col): per output channel, its taps' columns of ``T`` (``lut``) are gathered at
+    the input row's patterns, vectorised over the output row (LeNet's first layer, depthwise).
 ``stats``
     ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
     one call below ``2**31``; int64 for the others).
@@ -38,7 +41,7 @@ from ..bypass import acc_zero, opposite_case_sum
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
-LAYOUTS = ("rows", "given", "direct")
+LAYOUTS = ("rows", "given", "direct", "conv")
 
 
 class threads:
@@ -99,6 +102,16 @@ def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
             p = row[j]
             s[j] = s0 + p
             ret[j] += opposite_case_sum(p, s0, s[j], mask)
+
+
+@njit(inline="always")
+def _walk_gather(s, lut, xs, mask, ret):  # pragma: no cover - numba
+    """Chain walk of :func:`_walk_rows` with one product per chain: ``s[q] += lut[xs[q]]``."""
+    for q in range(s.shape[0]):
+        s0 = s[q]
+        p = lut[xs[q]]
+        s[q] = s0 + p
+        ret[q] += opposite_case_sum(p, s0, s[q], mask)
 
 
 @njit(inline="always")
@@ -193,6 +206,61 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 counts[part, 1] += n_zero
 
         return rows_kernel
+
+    if layout == "conv":
+
+        @njit(parallel=True, cache=True)
+        def conv_kernel(xp, lut, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
+            """``out[n, mo, r, q] += sum_k lut[mo, k, xp[n, g*cg + c, r + i*dh, q + j*dw]]`` over the
+            taps ``k = (c, i, j)`` (channel-major: the chain order) of group ``g = mo // mg``;
+            ``geom = (cg, kh, kw, dh, dw, oh, ow, mg)``; ``chain``/``ret`` hold one output row
+            per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``."""
+            cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
+            n_total = xp.shape[0]
+            m_total, k_total, na = lut.shape
+            for part in prange(nparts):
+                s = chain[part, :ow]
+                e = ret[part, :ow]
+                n_ret = 0
+                n_zero = 0
+                for n in range(part * n_total // nparts, (part + 1) * n_total // nparts):
+                    for mo in range(m_total):
+                        g = mo // mg
+                        for r in range(oh):
+                            o = out[n, mo, r]
+                            s[:] = 0
+                            k = 0
+                            for c in range(cg):
+                                for i in range(kh):
+                                    xrow = xp[n, g * cg + c, r + i * dh]
+                                    for j in range(kw):
+                                        xs = xrow[j * dw:j * dw + ow]
+                                        lk = lut[mo, k]
+                                        if not STATS:
+                                            for q in range(ow):
+                                                s[q] += lk[xs[q]]
+                                            k += 1
+                                            continue
+                                        if k > 0 and k % k_tile == 0:
+                                            n_zero += _end_chains(s, o, mask)
+                                            s[:] = 0
+                                        if mo % mg == 0:
+                                            for q in range(ow):
+                                                hist[part, (g * k_total + k) * na + xs[q]] += 1
+                                        _walk_gather(s, lk, xs, mask, e)
+                                        k += 1
+                            if STATS:
+                                n_zero += _end_chains(s, o, mask)
+                                for q in range(ow):
+                                    n_ret += e[q]
+                                    e[q] = 0
+                            else:
+                                for q in range(ow):
+                                    o[q] += s[q]
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return conv_kernel
 
     @njit(parallel=True, cache=True)
     def direct_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover

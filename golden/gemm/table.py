@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import TrivialStats
-from .counting import add_counts, chain_dtype, grids, n_chains, resolve_acc_bits, table_counts
+from .counting import add_counts, chain_dtype, n_chains, plan_grids, resolve_acc_bits, table_counts
 from .kernels import kernel, threads
 from .plan import Plan
 
@@ -69,11 +69,8 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
             kernel("rows", True)(xi, wi, table, plan.zrow, blocks, nb, 0, nparts, cdt(mask), acc, chain, hist, counts)
         else:
             kernel("direct", True)(xi, wi, table, blocks, nparts, cdt(mask), acc, chain, hist, counts)
-    key = ("grids", acc_bits)
-    if key not in plan.memo:
-        plan.memo[key] = grids(plan.mult.fmt.values(), plan.table, plan.signed, acc_bits)
     hx = hist.sum(axis=0, dtype=np.int64).reshape(k, na)
-    zero, one, p_zero = table_counts(hx, wi, plan.memo[key])
+    zero, one, p_zero = table_counts(hx, wi, plan_grids(plan, acc_bits))
     add_counts(stats, m, k, n, n_chains(m, k, n, k_tile), zero, one, p_zero, int(counts[:, 0].sum()),
                int(counts[:, 1].sum()), int(hx[:, 0].sum()))
     return acc
