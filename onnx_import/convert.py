@@ -133,9 +133,10 @@ class Converter:
                 raise AxmacError(f"BatchNormalization node {node.name!r}: only inference mode is supported")
             for k, what in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")):
                 if node.input[k] in self.consts:
-                    check_finite(self.consts[node.input[k]], f"BatchNormalization node {node.name!r}: {what}")
+                    check_finite(self.consts[node.input[k]],
+                                 f"BatchNormalization node {node.name!r}: {what} {node.input[k]!r}")
         if op in ("QuantizeLinear", "DequantizeLinear") and len(node.input) > 1 and node.input[1] in self.consts:
-            check_finite(self.consts[node.input[1]], f"{op} node {node.name!r}: scale")
+            check_finite(self.consts[node.input[1]], f"{op} node {node.name!r}: scale {node.input[1]!r}")
         return Node(self.uname(node, i), op, list(node.input), list(node.output), attrs, domain=node.domain)
 
     # -- naming and lookup ---------------------------------------------------------------------------

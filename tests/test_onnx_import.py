@@ -468,39 +468,6 @@ def test_batchnorm_folding_vs_onnxruntime():
     assert layer.y == "y" and not any(isinstance(n, Node) and n.op_type == "BatchNormalization" for n in net.nodes)
 
 
-def test_shape_chain_runs_per_batch():
-    """PyTorch-style flatten: Shape -> Gather -> Unsqueeze -> Concat -> Reshape runs in the engine on
-    each batch (shape inference still knows every static shape at import); constants fold."""
-    w = RNG.normal(size=(48, 4)).astype(np.float32)
-    inits = [nh.from_array(np.array(0, np.int64), "i0"), nh.from_array(np.array([-1], np.int64), "m1"),
-             nh.from_array(np.array([0], np.int64), "ax"), nh.from_array(w, "w")]
-    nodes = [h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "i0"], ["n"], axis=0),
-             h.make_node("Unsqueeze", ["n", "ax"], ["nu"]), h.make_node("Concat", ["nu", "m1"], ["shp"], axis=0),
-             h.make_node("Reshape", ["x", "shp"], ["f"], name="flat"),
-             h.make_node("Constant", [], ["c"], value=nh.from_array(np.float32(2.0))),
-             h.make_node("Mul", ["f", "c"], ["f2"], name="mul"),
-             h.make_node("MatMul", ["f2", "w"], ["y"], name="mm")]
-    model = make_model(nodes, [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, 4, 4])],
-                       [h.make_tensor_value_info("y", T.FLOAT, None)], inits, opset=17)
-    net = load_model(model, shapes_only=True)
-    ops = [n.op_type if isinstance(n, Node) else "MAC" for n in net.nodes]
-    assert ops == ["Shape", "Gather", "Unsqueeze", "Concat", "Reshape", "Mul", "QuantizeLinear", "MAC"]
-    assert float(net.constants["c"]) == 2.0
-    assert net.inputs[0].shape == (1, 3, 4, 4) and net.outputs[0].shape == (1, 4) and net.shapes["f"] == (1, 48)
-    net = load_model(model, shapes_only=True, input_shapes=["x=5x3x4x4"])
-    assert net.shapes["f"] == (5, 48)
-    assert net.mac_layers[0].gemm_dims(net.shapes[net.mac_layers[0].x]) == (1, 5, 48, 4)
-    # the same model kept in float runs at any batch size, as onnx.reference runs it
-    from axmac.golden.engine import run_network
-
-    net = load_model(model, float_layers="float")
-    assert net.mac_layers == [] and [n.op_type for n in net.nodes][-1] == "MatMul"
-    x = RNG.normal(size=(7, 3, 4, 4)).astype(np.float32)
-    out, rep = run_network(net, {"x": x}, batch_size=3)
-    np.testing.assert_allclose(out["y"], ReferenceEvaluator(model).run(None, {"x": x})[0], rtol=1e-5, atol=1e-5)
-    assert [(f.name, f.op, f.macs) for f in rep.float_layers] == [("mm", "MatMul", 7 * 48 * 4)]
-
-
 def test_bundled_lenet_structure():
     net = load_model("models/lenet5_mnist.onnx", shapes_only=True)
     dims = [layer.gemm_dims(net.shapes[layer.x]) for layer in net.mac_layers]
@@ -527,61 +494,6 @@ def test_unsupported_ops_named_in_one_error():
     assert msg.startswith("unsupported operators: ")
     for part in ("Hardmax (nodes 'weird', 'weird2')", "Celu (node 'odd')", "com.microsoft.FusedGemm (node 'ms')"):
         assert part in msg
-
-
-def test_runtime_weight_integer_layer():
-    """ConvInteger whose weight and zero points are graph inputs: a MAC layer bound to them at run
-    time, exact with any multiplier as the same layer with constant weights is; refused by the array."""
-    from axmac.golden.engine import run_network
-    from axmac.onnx_import.runtime import RuntimeMacLayer, runtime_weight_error
-
-    x = RNG.integers(0, 256, (3, 2, 6, 5)).astype(np.uint8)
-    w = RNG.integers(-128, 128, (4, 2, 3, 3)).astype(np.int8)
-    xz, wz = np.array(100, np.uint8), np.array(-2, np.int8)
-    node = h.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], name="ci", pads=[1, 1, 1, 1])
-    vi = [h.make_tensor_value_info(n, t, list(a.shape)) for n, t, a in
-          (("x", T.UINT8, x), ("w", T.INT8, w), ("xz", T.UINT8, xz), ("wz", T.INT8, wz))]
-    runtime = make_model([node], vi, [h.make_tensor_value_info("y", T.INT32, None)], opset=10)
-    net = load_model(runtime)
-    layer = only_mac(net)
-    assert isinstance(layer, RuntimeMacLayer) and layer.weight_input == "w"
-    assert set(layer.runtime_inputs) == {"w", "xz", "wz"} and layer.weight.shape == (4, 2, 3, 3)
-    assert layer.operand == operand_format((-255, 255), (-255, 255))  # any zero point of u8 / s8
-    err = runtime_weight_error(layer)
-    assert "\n" not in str(err) and "'w'" in str(err) and "MAC array" in str(err)
-    feeds = {"x": x, "w": w, "xz": xz, "wz": wz}
-    out, rep = run_network(net, feeds, batch_size=2)
-    np.testing.assert_array_equal(out["y"], ReferenceEvaluator(runtime).run(None, feeds)[0])
-    assert rep.layers[0].macs == out["y"].size * 18
-    constant = make_model([node], vi[:1], [h.make_tensor_value_info("y", T.INT32, None)],
-                          [nh.from_array(w, "w"), nh.from_array(xz, "xz"), nh.from_array(wz, "wz")], opset=10)
-    fixed = load_model(constant)
-    assert runtime_weight_error(only_mac(fixed)) is None
-    for mult in ("mitchell", "drum:3"):
-        got, _ = run_network(net, feeds, multiplier=mult)
-        want, _ = run_network(fixed, {"x": x}, multiplier=mult)
-        np.testing.assert_array_equal(got["y"], want["y"])
-    with pytest.raises(AxmacError, match=r"input 'w' has shape \(4, 1, 3, 3\), the model expects \(4, 2, 3, 3\)"):
-        run_network(net, {**feeds, "w": w[:, :1]})
-
-
-@pytest.mark.parametrize("op", ["Conv", "MatMul"])
-def test_runtime_weight_float_layer(op):
-    """A float Conv / MatMul whose weight is a graph input stays a float layer, run in float32."""
-    from axmac.golden.engine import run_network
-
-    x = RNG.normal(size=(2, 2, 5, 5) if op == "Conv" else (3, 4)).astype(np.float32)
-    w = RNG.normal(size=(3, 2, 3, 3) if op == "Conv" else (4, 2)).astype(np.float32)
-    model = make_model([h.make_node(op, ["x", "w"], ["y"], name="L")],
-                       [h.make_tensor_value_info("x", T.FLOAT, list(x.shape)),
-                        h.make_tensor_value_info("w", T.FLOAT, list(w.shape))],
-                       [h.make_tensor_value_info("y", T.FLOAT, None)])
-    net = load_model(model)
-    assert net.mac_layers == [] and [n.op_type for n in net.nodes] == [op]
-    out, rep = run_network(net, {"x": x, "w": w})
-    np.testing.assert_allclose(out["y"], ReferenceEvaluator(model).run(None, {"x": x, "w": w})[0], rtol=1e-5,
-                               atol=1e-6)
-    assert [f.name for f in rep.float_layers] == ["L"] and rep.float_macs > 0 and rep.macs == 0
 
 
 def test_float_model_needs_calibration():
