@@ -19,7 +19,8 @@ Errors
 Bad input raises :class:`axmac.errors.AxmacError` (or a subclass) with a message that names the
 CLI option (``--inputs``, not ``inputs=``); :func:`main` prints it as the single line
 ``axmac: error: ...`` and returns 2, as it does for argparse usage errors. Any other exception is
-a bug and is not caught here: it shows its traceback.
+a bug and is not caught here: it shows its traceback. A warning (``warnings.warn``, e.g. the
+importer's note that inference overrides a declared shape) prints as one line ``axmac: warning: ...``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from ..errors import AxmacError
 
@@ -61,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return "axmac: warning: " + " ".join(str(message).split()) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         args = build_parser().parse_args(argv)
         rc = args.func(args)
@@ -74,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("axmac: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = formatwarning
     return int(rc or 0)
 
 

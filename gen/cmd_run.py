@@ -62,6 +62,8 @@ def cmd_run(args) -> int:
     inputs = read_inputs(args.inputs, names)
     net = load_model(args.model, quant=options.quant_config(args), calibration=calib,
                      input_shapes=options.input_shapes(args))
+    if not net.outputs:
+        raise AxmacError(f"{args.model} has no graph outputs: nothing to write")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=args.bypass,
                                   bias_correction=args.bias_correction, stats=args.stats, batch_size=args.batch_size,
                                   k_tile=args.k_tile, trace=args.trace)

@@ -109,6 +109,8 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
         calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
     net = load_model(model, quant=quant, calibration={name: calib}, input_shapes=input_shapes)
+    if not net.outputs:
+        raise AxmacError(f"{model} has no graph outputs: emulate scores the first one")
     if hasattr(progress, "reset"):
         progress.reset(total=len(y))
     update = getattr(progress, "update", progress)

@@ -33,11 +33,10 @@ import argparse
 import math
 from pathlib import Path
 
+from ..config import MAX_ACC_BITS, MAX_SIDE
 from ..errors import AxmacError
 from ..ir import MAX_BITS, MIN_BITS
 
-#: largest array dimension ``--rows`` / ``--cols`` accept.
-MAX_ARRAY_DIM = 1 << 16
 #: largest ``--samples`` of a characterization (each pair is a few int64 words of work).
 MAX_SAMPLES = 10**9
 #: built-in datasets (mirrors :data:`axmac.gen.datasets.BUILTIN`, which imports NumPy).
@@ -260,12 +259,13 @@ def dataset():
 def array_shape():
     """``--rows``, ``--cols``, ``--dataflow``, ``--acc-bits`` of a MAC array."""
     p, g = parent("array")
-    dim = int_in(1, MAX_ARRAY_DIM, what="a positive integer")
+    dim = int_in(1, MAX_SIDE, what="a positive integer")
     g.add_argument("--rows", type=dim, required=True, metavar="R", help="array rows")
     g.add_argument("--cols", type=dim, required=True, metavar="C", help="array columns")
     g.add_argument("--dataflow", choices=("ws", "os"), default="ws",
                    help="ws: weight-stationary (default); os: output-stationary")
-    g.add_argument("--acc-bits", type=int_in(2, 64, what="an accumulator width in bits"), default=32,
+    g.add_argument("--acc-bits", type=int_in(2 * MIN_BITS, MAX_ACC_BITS, what="an accumulator width in bits"),
+                   default=32,
                    metavar="BITS", help="accumulator width, for partial-sum traffic (default 32)")
     return p
 

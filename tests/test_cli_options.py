@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -54,6 +56,19 @@ def test_version_is_the_package_version(capsys):
     assert e.value.code == 0 and capsys.readouterr().out.strip() == f"axmac {want}"
 
 
+def test_a_warning_is_one_line(tmp_path):
+    """A warning raised while a command runs prints as one line ``axmac: warning: ...`` (here a
+    command that warns twice, once with a message of two lines, then succeeds)."""
+    code = ("import argparse, sys, warnings\nfrom axmac.gen import cli\n"
+            "def work(args):\n    warnings.warn('careful\\n  second line')\n"
+            "    warnings.warn('again', RuntimeWarning)\n"
+            "class Parser:\n    def parse_args(self, argv):\n        return argparse.Namespace(func=work)\n"
+            "cli.build_parser = Parser\nsys.exit(cli.main([]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines() == ["axmac: warning: careful second line", "axmac: warning: again"]
+
+
 def test_shared_options_are_spelled_and_shown_one_way():
     """A file a command writes is -o/--output, a folder --out-dir; --bits, --json, --batch-size,
     --multiplier... have one metavar and one type wherever they appear."""
@@ -80,7 +95,8 @@ def test_shared_options_are_spelled_and_shown_one_way():
     ["run", "models/digits_cnn.onnx", "--inputs", "x.npz", "-o", "o.npz"],
     ["emulate", "--dataset", "digits"],
 ])
-@pytest.mark.parametrize("value,needle", [("0", "0 is out of range (1..2147483647)"), ("-3", "-3 is out of range (1..2147483647)"),
+@pytest.mark.parametrize("value,needle", [("0", "0 is out of range (1..2147483647)"),
+                                          ("-3", "-3 is out of range (1..2147483647)"),
                                           ("many", "expected a positive integer, not 'many'")])
 def test_one_batch_size_check(capsys, tmp_path, argv, value, needle):
     (tmp_path / "x.npz").write_bytes(b"")
