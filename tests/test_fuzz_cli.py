@@ -30,8 +30,7 @@ import pytest
 
 from axmac.gen.cli import main
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fuzz_cli_cases import FAMILIES, build  # noqa: E402
+from .fuzz_cli_cases import FAMILIES, build
 
 #: cases per family in the fast suite and in the slow one (Verilog cases build with Verilator: fewer).
 FAST = {"onnx-bytes": 50, "onnx-structure": 120, "npz": 80, "specs": 50, "verilog": 6, "layer-maps": 25,
