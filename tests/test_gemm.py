@@ -542,3 +542,14 @@ def test_acc_bits_checks():
     with pytest.raises(ValueError, match="cannot add"):
         TrivialStats(acc_bits=24).__iadd__(TrivialStats())
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, acc_bits=20), x @ w)
+
+
+def test_derived_data_shared_by_equal_tables():
+    """New multiplier objects with the same table (the engine makes them per run) reuse one
+    decomposition and one set of statistics grids; another bypass is another table."""
+    a, b = make_multiplier("drum:4", 8, True), make_multiplier("drum:4", 8, True)
+    pa, pb = gemm.make_plan(a), gemm.make_plan(b)
+    assert pa is not pb and pa.memo is pb.memo and pa.terms is pb.terms
+    assert gemm.make_plan(a, Bypass.parse("one")).memo is not pa.memo
+    with pytest.raises(ValueError):
+        pa.table[0, 0] = 1  # shared: read-only

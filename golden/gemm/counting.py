@@ -66,16 +66,22 @@ def grids(values: np.ndarray, table: np.ndarray, signed: bool, acc_bits: int):
     full = np.stack([mul_zero(a, b), mul_one_case(a, b, bool(signed)),
                      acc_zero(table.astype(np.int64), acc_mask(acc_bits))])
     n = values.size
-    _, first_a, inv_a = np.unique(full.transpose(1, 0, 2).reshape(n, -1), axis=0, return_index=True,
-                                  return_inverse=True)
-    _, first_b, inv_b = np.unique(full.transpose(2, 0, 1).reshape(n, -1), axis=0, return_index=True,
-                                  return_inverse=True)
+    first_a, inv_a = _classes(full.transpose(1, 0, 2).reshape(n, -1))
+    first_b, inv_b = _classes(full.transpose(2, 0, 1).reshape(n, -1))
     g = full[:, first_a][:, :, first_b].astype(np.float64)
     ra = np.zeros((n, first_a.size))
-    ra[np.arange(n), inv_a.ravel()] = 1
+    ra[np.arange(n), inv_a] = 1
     rb = np.zeros((n, first_b.size))
-    rb[np.arange(n), inv_b.ravel()] = 1
+    rb[np.arange(n), inv_b] = 1
     return ra, g, rb
+
+
+def _classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` of the distinct boolean rows: ``rows[first[inverse[i]]] == rows[i]``."""
+    packed = np.ascontiguousarray(np.packbits(rows, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
 
 
 def plan_grids(plan, acc_bits: int):

@@ -14,7 +14,9 @@ Kernels, per call (:meth:`Plan.kernel`):
 
 from __future__ import annotations
 
+import hashlib
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +29,9 @@ from .lowrank import decompose
 #: Largest number of separable terms run through BLAS (each term costs about one exact GEMM;
 #: the table kernel costs about three).
 MAX_LOWRANK = 3
+#: Tables whose derived data (decomposition, kernel table, statistics grids) is kept: the
+#: engine builds new multiplier objects per run, with equal tables.
+DERIVED_CACHE = 64
 
 
 @dataclass(frozen=True)
@@ -100,17 +105,42 @@ def _new_plan(mult: Multiplier, bypass: Bypass) -> Plan:
     fmt = mult.fmt
     if fmt.bits > MAX_TABLE_BITS:
         return Plan(weakref.ref(mult), bypass, bool(mult.is_exact), None, 0)
-    v = fmt.values()
-    t = bypass.apply_to_table(mult.table(), v, fmt.signed)
-    exact = bool(mult.is_exact) or bool(np.array_equal(t, v[:, None] * v[None, :]))
-    max_abs = int(np.abs(t).max())
-    table = np.ascontiguousarray(t, dtype=np.int32)
-    if max_abs >= 1 << 31 or not np.array_equal(table, t):
+    t = bypass.apply_to_table(mult.table(), fmt.values(), fmt.signed)
+    d = _derived(t, fmt.signed)
+    if d["max_abs"] >= 1 << 31:
         raise AxmacError(f"{mult.spec}: products do not fit 32 bits")
-    ktable = table.astype(np.int16) if max_abs < 1 << 15 else table
-    terms = None if exact else decompose(t, MAX_LOWRANK)
-    zrow = ~np.any(t != 0, axis=1)
-    return Plan(weakref.ref(mult), bypass, exact, table, max_abs, ktable, zrow, terms)
+    exact = bool(mult.is_exact) or d["exact"]
+    return Plan(weakref.ref(mult), bypass, exact, d["table"], d["max_abs"], d["ktable"], d["zrow"],
+                None if exact else d["terms"], d["memo"])
+
+
+_DERIVED: OrderedDict = OrderedDict()
+
+
+def _derived(t: np.ndarray, signed: bool) -> dict:
+    """What a plan derives from its PE table ``t`` (int64, bypass applied), shared by every plan
+    with an equal table (keyed by its content) among the last :data:`DERIVED_CACHE`."""
+    key = (t.shape, bool(signed), hashlib.blake2b(np.ascontiguousarray(t).tobytes(), digest_size=16).digest())
+    d = _DERIVED.get(key)
+    if d is not None:
+        _DERIVED.move_to_end(key)
+        return d
+    n = t.shape[0]
+    v = np.arange(n, dtype=np.int64)
+    if signed:
+        v = np.where(v >= n // 2, v - n, v)
+    max_abs = int(np.abs(t).max())
+    table = t.astype(np.int32)
+    d = {"exact": bool(np.array_equal(t, v[:, None] * v[None, :])), "max_abs": max_abs,
+         "table": table, "ktable": table.astype(np.int16) if max_abs < 1 << 15 else table,
+         "zrow": ~np.any(t != 0, axis=1), "memo": {}}
+    d["terms"] = None if d["exact"] or max_abs >= 1 << 31 else decompose(t, MAX_LOWRANK)
+    for a in ("table", "ktable", "zrow"):
+        d[a].setflags(write=False)
+    _DERIVED[key] = d
+    if len(_DERIVED) > DERIVED_CACHE:
+        _DERIVED.popitem(last=False)
+    return d
 
 
 def kernel_for(mult: Multiplier, bypass: Bypass = NO_BYPASS, with_stats: bool = False) -> str:
