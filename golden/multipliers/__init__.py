@@ -6,23 +6,15 @@
 -15
 """
 
+from ...registry import load_modules
 from .base import FAMILIES, Multiplier, OperandFormat, make_multiplier, register, split_spec
 
 #: modules defining the families, one family per file (imported on first use).
 FAMILY_MODULES = ("exact", "trunc", "bam", "mitchell", "mitchw", "drum", "lut", "verilog")
 
-_loaded = False
-
 
 def _load_families() -> None:
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-
-    for mod in FAMILY_MODULES:
-        importlib.import_module(f"{__name__}.{mod}")
-    _loaded = True
+    load_modules(__name__, FAMILY_MODULES)
 
 
 def families() -> dict[str, type[Multiplier]]:

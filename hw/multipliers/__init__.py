@@ -2,22 +2,20 @@
 
 from ...errors import SpecError
 from ...golden.multipliers import Multiplier, make_multiplier
+from ...registry import load_modules
 from .base import HW_FAMILIES, MultiplierComponent, multiplier_signature, operand_shape, register_hw
 
 FAMILY_MODULES = ("exact", "trunc", "bam", "mitchell", "mitchw", "drum", "lut", "verilog")
 
-_loaded = False
-
 
 def _load_families() -> None:
-    global _loaded
-    if _loaded:
-        return
-    import importlib
+    load_modules(__name__, FAMILY_MODULES)
 
-    for mod in FAMILY_MODULES:
-        importlib.import_module(f"{__name__}.{mod}")
-    _loaded = True
+
+def hw_families() -> dict[str, type[MultiplierComponent]]:
+    """The hardware registry, with every family loaded."""
+    _load_families()
+    return dict(HW_FAMILIES)
 
 
 def make_hw_multiplier(model: "Multiplier | str", bits: int = 8, signed: bool = True) -> MultiplierComponent:
@@ -31,5 +29,5 @@ def make_hw_multiplier(model: "Multiplier | str", bits: int = 8, signed: bool = 
     return cls(model)
 
 
-__all__ = ["HW_FAMILIES", "MultiplierComponent", "make_hw_multiplier", "multiplier_signature",
+__all__ = ["HW_FAMILIES", "MultiplierComponent", "hw_families", "make_hw_multiplier", "multiplier_signature",
            "operand_shape", "register_hw"]
