@@ -19,7 +19,7 @@ import numpy as np
 from axmac.golden.multipliers import make_multiplier
 from axmac.paths import BUILD_ROOT, REPO
 from axmac.sim.multiplier_tb import decode_pairs, regression_specs, write_bank, write_case
-from axmac.sim.runner import run_cocotb
+from axmac.sim.runner import build_lock, run_cocotb
 
 
 def main() -> None:
@@ -40,11 +40,13 @@ def main() -> None:
     ab = np.arange(1 << 16, dtype=np.uint64)
     expected = np.stack([m(*decode_pairs(ab, 8, m.signed)) for m in models])
     t1 = time.perf_counter()
-    sources = write_bank(models, work)
-    case = write_case(work / "case.npz", models, ab, expected)
-    t2 = time.perf_counter()
-    run_cocotb(sources=sources, toplevel="bank", test_module="axmac.sim.multiplier_tb", build_dir=work,
-               extra_env={"AXMAC_MUL_CASE": str(case)})
+    with build_lock(work):  # as run_bank does, with each stage timed
+        sources = write_bank(models, work)
+        case = write_case(work, models, ab, expected)
+        t2 = time.perf_counter()
+        run_cocotb(sources=sources, toplevel="bank", test_module="axmac.sim.multiplier_tb", build_dir=work,
+                   extra_env={"AXMAC_MUL_CASE": str(case)})
+        case.unlink()
     t3 = time.perf_counter()
     fams = sorted({m.family for m in models})
     print(f"multipliers: {len(models)} ({', '.join(fams)}), 8-bit signed + unsigned, {len(ab)} pairs each")

@@ -17,6 +17,7 @@ Used by ``tests/test_multipliers_rtl.py`` and ``bench/bench_rtl_regression.py``.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -24,6 +25,9 @@ import numpy as np
 from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from ..golden.multipliers.bam import bam_constants
+from ..util import atomic_output
 
 #: at most this many mismatches are spelled out in a failure message.
 MAX_REPORTED = 8
@@ -86,14 +90,17 @@ def write_bank(models, out_dir: str | Path, name: str = "bank") -> list[Path]:
 
 
 def lut_file(out_dir: str | Path, bits: int, signed: bool, seed: int = 1) -> Path:
-    """A seeded random product table in the ``2n``-bit output range (a ROM test pattern for ``lut:``)."""
+    """A seeded random product table in the ``2n``-bit output range (a ROM test pattern for ``lut:``).
+
+    Written atomically: parallel tests may ask for the same table at once.
+    """
     path = Path(out_dir) / f"lut_{'s' if signed else 'u'}{bits}_seed{seed}.npy"
     if not path.exists():
         w = 2 * bits
         lo, hi = (-(1 << (w - 1)), 1 << (w - 1)) if signed else (0, 1 << w)
         t = np.random.default_rng(seed).integers(lo, hi, size=(1 << bits, 1 << bits), dtype=np.int64)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, t)
+        with atomic_output(path, "wb") as f:
+            np.save(f, t)
     return path
 
 
@@ -101,17 +108,21 @@ def regression_specs(bits: int, signed: bool, work: str | Path, sweep: bool = Fa
                      verilog_dir: str | Path | None = None) -> list[str]:
     """Representative specs of every family for one operand format.
 
-    ``lut`` (a random table from :func:`lut_file`) up to 8 bits (6 in a sweep); ``verilog`` (when
-    ``verilog_dir`` holds the hand-written test circuits, the tests' ``tests/data``):
-    ``approx_mul8_u.v`` and ``approx_mul8_s.v`` at 8 bits, ``mul4_narrow.v`` at 4 bits.
-    ``sweep=True`` takes every parameter value instead of one or two per family.
+    ``bam`` at ``k = n - 2`` and ``n + 2`` and, signed, at each column that holds a constant 1 of
+    the Baugh-Wooley array (``k = n`` and ``2n - 1``: the constant in column ``k`` is kept, the
+    edge a ``>`` for ``>=`` would break); ``lut`` (a random table from :func:`lut_file`) up to 8
+    bits (6 in a sweep); ``verilog`` (when ``verilog_dir`` holds the hand-written test circuits,
+    the tests' ``tests/data``): ``approx_mul8_u.v`` and ``approx_mul8_s.v`` at 8 bits,
+    ``mul4_narrow.v`` at 4 bits. ``sweep=True`` takes every parameter value instead of one or a
+    few per family.
     """
     n = bits
     if sweep:
         specs = ["exact", *(f"trunc:{k}" for k in range(n)), *(f"bam:{k}" for k in range(2 * n)),
                  "mitchell", *(f"mitchw:{w}" for w in range(1, n)), *(f"drum:{k}" for k in range(2, n + 1))]
     else:
-        specs = ["exact", f"trunc:{max(1, n // 4)}", f"bam:{n - 2}", f"bam:{n + 2}", "mitchell",
+        bam_ks = dict.fromkeys([n - 2, n + 2, *bam_constants(n, signed)])
+        specs = ["exact", f"trunc:{max(1, n // 4)}", *(f"bam:{k}" for k in bam_ks), "mitchell",
                  f"mitchw:{min(4, n - 1)}", f"drum:{min(4, n)}"]
     if n <= (6 if sweep else 8):  # the sweep leaves out the 7/8-bit ROMs: long Verilator builds
         specs.append(f"lut:{lut_file(work, n, signed)}")
@@ -136,14 +147,21 @@ def corner_words(bits_list) -> np.ndarray:
 
 def run_bank(models, ab: np.ndarray, build_dir: str | Path, expected: np.ndarray | None = None) -> tuple[int, int]:
     """Build (if changed) the bank of ``models`` and check it on stimulus ``ab`` against the golden
-    products (or ``expected``). Raises :class:`~axmac.sim.runner.SimulationFailed` on any mismatch."""
-    from .runner import run_cocotb
+    products (or ``expected``). Raises :class:`~axmac.sim.runner.SimulationFailed` on any mismatch.
 
-    build_dir = Path(build_dir)
-    sources = write_bank(models, build_dir)
-    case = write_case(build_dir / "case.npz", models, ab, expected)
-    return run_cocotb(sources=sources, toplevel="bank", test_module="axmac.sim.multiplier_tb",
-                      build_dir=build_dir, extra_env={"AXMAC_MUL_CASE": str(case)})
+    Safe in parallel: the bank's Verilog, the build and the run are done under the build folder's
+    lock, and the case file is named after its content (``case-<tag>.npz``, deleted after a pass,
+    kept after a failure for a rerun). Runs of the same bank share one Verilator model.
+    """
+    from .runner import build_lock, run_cocotb
+
+    with build_lock(build_dir) as build_dir:
+        sources = write_bank(models, build_dir)
+        case = write_case(build_dir, models, ab, expected)
+        result = run_cocotb(sources=sources, toplevel="bank", test_module="axmac.sim.multiplier_tb",
+                            build_dir=build_dir, extra_env={"AXMAC_MUL_CASE": str(case)})
+        case.unlink()
+    return result
 
 
 def encode_pairs(a: np.ndarray, b: np.ndarray, bits: int) -> np.ndarray:
@@ -168,23 +186,25 @@ def label(model) -> str:
     return f"{model.fmt} {model.spec}"
 
 
-def write_case(path: str | Path, models, ab: np.ndarray, expected: np.ndarray | None = None) -> Path:
-    """Save one regression case: the stimulus ``ab`` and, per model, its golden products.
+def write_case(folder: str | Path, models, ab: np.ndarray, expected: np.ndarray | None = None) -> Path:
+    """Save one regression case in ``folder`` and return its path, ``case-<content tag>.npz``:
+    the stimulus ``ab`` and, per model, its golden products.
 
     ``expected`` (``(len(models), len(ab))``) defaults to the models' own products of the pairs
     each of them sees in ``ab``; a test may pass a perturbed one to see the check fail.
     """
+    from .runner import content_file
+
     ab = np.asarray(ab, dtype=np.uint64)
     if expected is None:
         expected = np.stack([mdl(*decode_pairs(ab, mdl.bits, mdl.signed)) for mdl in models])
     expected = np.asarray(expected, dtype=np.int64)
     if expected.shape != (len(models), len(ab)):
         raise ValueError(f"expected must have shape {(len(models), len(ab))}, not {expected.shape}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, labels=np.array([label(mdl) for mdl in models]), bits=np.array([mdl.bits for mdl in models]),
+    buf = io.BytesIO()
+    np.savez(buf, labels=np.array([label(mdl) for mdl in models]), bits=np.array([mdl.bits for mdl in models]),
              signed=np.array([mdl.signed for mdl in models]), ab=ab, expected=expected)
-    return path
+    return content_file(folder, "case", buf.getvalue(), ".npz")
 
 
 def split_outputs(words: list[int], bits, signed) -> np.ndarray:

@@ -6,18 +6,19 @@ the testbench drives the stimulus and compares every product with the golden pro
 * fast: 8-bit signed and unsigned, every family, all 65,536 pairs (4-bit too, exhaustive on the
   same stimulus, with a Verilog module whose output is narrower than 2n); 12-bit signed and 16-bit
   unsigned with 100k random pairs plus the corner pairs; a deliberately wrong golden table
-  makes the check fail;
+  makes the check fail, also when it shares the build with a right one at the same time;
 * slow: every parameter value of every parametric family at every width 2..8, exhaustively;
   12 and 16 bits, signed and unsigned, with 1M random pairs plus the corners.
 """
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from axmac.golden.multipliers import make_multiplier
-from axmac.hw.multipliers import HW_FAMILIES, _load_families
+from axmac.hw.multipliers import hw_families
 from axmac.paths import BUILD_ROOT
 from axmac.sim.multiplier_tb import (
     compare,
@@ -57,9 +58,8 @@ WIDE = [(12, True), (12, False), (16, True), (16, False)]
 
 
 def test_every_registered_family_is_covered():
-    _load_families()
     covered = {m.family for m in models_for([(8, True), (8, False)])}
-    assert set(HW_FAMILIES) <= covered, f"no regression spec for {sorted(set(HW_FAMILIES) - covered)}"
+    assert set(hw_families()) <= covered, f"no regression spec for {sorted(set(hw_families()) - covered)}"
 
 
 def test_exhaustive_8bit_all_families():
@@ -75,6 +75,30 @@ def test_wrong_golden_table_fails():
     expected[victim, 12345] += 1
     with pytest.raises(SimulationFailed):
         run_bank(models, ab, WORK / "exh8", expected=expected)
+
+
+def test_parallel_runs_share_one_build():
+    """Two runs of one bank in one build folder at once (as under ``pytest -n``): the right case
+    passes, the wrong one fails; neither sees the other's case file."""
+    models = [make_multiplier(spec, 4, s) for s in (True, False) for spec in ("exact", "bam:4")]
+    ab = exhaustive_words(4)
+    wrong = np.stack([m(*decode_pairs(ab, m.bits, m.signed)) for m in models])
+    wrong[1, 77] += 1
+    outcome = {}
+
+    def run(name, expected):
+        try:
+            outcome[name] = run_bank(models, ab, WORK / "parallel", expected=expected)
+        except SimulationFailed as e:
+            outcome[name] = e
+
+    threads = [threading.Thread(target=run, args=a) for a in (("right", None), ("wrong", wrong))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcome["right"] == (1, 0)
+    assert isinstance(outcome["wrong"], SimulationFailed)
 
 
 def test_random_12_16bit_all_families():
