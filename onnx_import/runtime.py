@@ -35,14 +35,17 @@ from ..ir import MacLayer, OperandFormat
 class RuntimeMacLayer(MacLayer):
     """A :class:`~axmac.ir.MacLayer` some of whose parameters come from run-time tensors.
 
-    ``weight`` is a zero placeholder of the weight's static shape (for shapes and GEMM
-    dimensions only); ``weight_input`` names the tensor the weight comes from (``""`` when the
-    weight is constant and only zero points or scales are run-time); ``runtime_inputs`` lists
-    every run-time tensor the layer reads besides ``x``.
+    ``weight_input`` names the tensor the weight comes from (``""`` when the weight is constant
+    and only zero points or scales are run-time); ``runtime_inputs`` lists every run-time tensor
+    the layer reads besides ``x``, ``runtime_roles`` their roles. Until bound, a run-time weight
+    is zeros of its static shape (for shapes and GEMM dimensions only), and run-time scales and
+    zero points are placeholders too.
     """
 
     weight_input: str = ""
     runtime_inputs: tuple[str, ...] = ()
+    #: the role of each run-time input: "weight", "w_zero_point", "x_zero_point", "x_scale", ...
+    runtime_roles: tuple[str, ...] = ()
     #: the pure parameter function of the form converter (module doc), the node's input names and
     #: the constants among them
     params: Callable | None = field(default=None, repr=False, compare=False)
@@ -73,16 +76,27 @@ class RuntimeMacLayer(MacLayer):
 def runtime_weight_error(layer) -> AxmacError | None:
     """The error mapping ``layer`` to the MAC array must raise, or None when it can be mapped.
 
-    Schedules and lowering call it for every MAC layer: a layer whose weight (or zero points or
-    scales) are run-time tensors runs in the golden engine, not on the array.
+    Schedules, lowering and RTL generation call it for every MAC layer (or :func:`check_mappable`):
+    a layer whose weight or weight zero point is a run-time tensor runs in the golden engine, not
+    on the array, whose weights are loaded before the activations stream. Run-time activation zero
+    points and scales (DynamicQuantizeLinear) do not stop the mapping: the weights are constant.
     """
-    names = tuple(getattr(layer, "runtime_inputs", ()))
-    if not names:
+    roles = dict(zip(getattr(layer, "runtime_roles", ()), getattr(layer, "runtime_inputs", ()), strict=True))
+    if "weight" not in roles and "w_zero_point" not in roles:
         return None
-    w = getattr(layer, "weight_input", "")
-    what = f"its weight from the run-time tensor {w!r}" if w else f"run-time parameters ({', '.join(names)})"
-    return AxmacError(f"layer {layer.name!r} reads {what}: only layers with constant weights and quantization "
-                      "parameters can be mapped to the MAC array (the golden engine runs it: axmac run / emulate)")
+    what = f"its weight from the run-time tensor {roles['weight']!r}" if "weight" in roles else \
+        f"its weight zero point from the run-time tensor {roles['w_zero_point']!r}"
+    return AxmacError(f"layer {layer.name!r} reads {what}: only constant weights can be mapped to the MAC array "
+                      "(the golden engine runs it: axmac run / emulate)")
+
+
+def check_mappable(net) -> None:
+    """:class:`AxmacError` for the first MAC layer of ``net`` that cannot be mapped to the array
+    (:func:`runtime_weight_error`)."""
+    for layer in net.mac_layers:
+        err = runtime_weight_error(layer)
+        if err is not None:
+            raise err
 
 
 def check_finite(v, what: str):
@@ -109,12 +123,15 @@ def centered_range(dtype, zp) -> tuple[int, int]:
 
 
 def build_layer(cx, node, skeleton: dict, params: Callable, param_inputs: dict[int, str], x_dtype, w_dtype,
-                weight_shape, fmt_of: Callable[[dict], OperandFormat]) -> MacLayer:
+                fmt_of: Callable[[dict], OperandFormat]) -> MacLayer:
     """A MacLayer (all parameters constant) or a :class:`RuntimeMacLayer` (see module doc).
 
     ``param_inputs``: ``{input index: role}`` of the node's parameter inputs, with roles
     ``"weight"``, ``"x_zero_point"``, ``"w_zero_point"`` or anything else (scales, bias).
-    ``fmt_of(p)``: the operand format of the constant parameters ``p``.
+    ``fmt_of(p)``: the operand format of the constant parameters ``p``. A run-time layer's fields
+    come from ``params`` on its constants and placeholders of the run-time tensors (zeros, or ones
+    for scales, of their static shapes): its weight and weight zero point are the real ones when
+    constant; its scales and activation zero point are placeholders until bound.
     """
     inputs = list(node.input)
     runtime = {idx: inputs[idx] for idx in param_inputs if idx < len(inputs) and inputs[idx]
@@ -123,34 +140,32 @@ def build_layer(cx, node, skeleton: dict, params: Callable, param_inputs: dict[i
         p = params(lambda idx, what, required=True: cx.const(node, idx, what, required))
         return MacLayer(**skeleton, operand=fmt_of(p), **p)
     roles = {param_inputs[idx]: name for idx, name in runtime.items()}
-    const_of = {role: cx.consts[inputs[idx]] for idx, role in param_inputs.items()
-                if idx < len(inputs) and inputs[idx] in cx.consts}
-    x_zp = None if "x_zero_point" in roles else const_of.get("x_zero_point", 0)
-    w_zp = None if "w_zero_point" in roles else const_of.get("w_zero_point", 0)
+
+    def placeholder(idx, what, required=True):
+        name = inputs[idx] if idx < len(inputs) else ""
+        if not name or name in cx.consts:
+            return cx.const(node, idx, what, required)
+        dt = cx.dtype_of(name)
+        shape = cx.shape_of(node, name)
+        return np.ones(shape, dt) if dt.kind == "f" else np.zeros(shape, dt)
+
+    p = params(placeholder)
+    x_zp = None if "x_zero_point" in roles else p["x_zero_point"]
+    w_zp = None if "w_zero_point" in roles else p["w_zero_point"]
     if "weight" in roles:
         w_rng = centered_range(w_dtype, w_zp)
     else:
-        w = np.asarray(const_of["weight"], np.int64)
-        zp = np.asarray(0 if w_zp is None else w_zp, np.int64)
-        lo = int(w.min()) - (int(zp.max()) if w_zp is not None else dtype_range(w_dtype)[1])
-        hi = int(w.max()) - (int(zp.min()) if w_zp is not None else dtype_range(w_dtype)[0])
-        w_rng = (lo, hi)
+        w = np.asarray(p["weight"], np.int64)
+        if w_zp is None:
+            w_rng = (int(w.min()) - dtype_range(w_dtype)[1], int(w.max()) - dtype_range(w_dtype)[0])
+        else:
+            wz = np.asarray(w_zp, np.int64)
+            if wz.ndim:
+                wz = wz.reshape((-1,) + (1,) * (w.ndim - 1)) if skeleton["kind"] == "conv" else wz.reshape(1, -1)
+            w_rng = (int((w - wz).min()), int((w - wz).max()))
     from .convert import operand_format
 
-    layer = RuntimeMacLayer(**skeleton, weight=np.zeros(weight_shape, np.int64),
-                            operand=operand_format(centered_range(x_dtype, x_zp), w_rng),
-                            output=_placeholder_output(cx, node), weight_input=roles.get("weight", ""),
-                            runtime_inputs=tuple(runtime.values()), params=params, node_inputs=tuple(inputs),
-                            constants={n: cx.consts[n] for n in inputs if n in cx.consts})
-    return layer
-
-
-def _placeholder_output(cx, node):
-    """The output stage's kind and dtype, known from the graph (its scale comes at bind time)."""
-    from ..ir import OutputStage
-
-    y = node.output[0]
-    dt = np.dtype(np.float32) if y not in cx.etypes else cx.dtype_of(y)
-    if node.op_type in ("ConvInteger", "MatMulInteger"):
-        return OutputStage("int32")
-    return OutputStage("requant" if dt.kind in "iu" else "dequant", dtype=dt)
+    return RuntimeMacLayer(**skeleton, **p, operand=operand_format(centered_range(x_dtype, x_zp), w_rng),
+                           weight_input=roles.get("weight", ""), runtime_roles=tuple(roles),
+                           runtime_inputs=tuple(roles.values()), params=params, node_inputs=tuple(inputs),
+                           constants={n: cx.consts[n] for n in inputs if n in cx.consts})

@@ -38,6 +38,10 @@ def test_runtime_weight_integer_layer():
     assert layer.operand == operand_format((-255, 255), (-255, 255))  # any zero point of u8 / s8
     err = runtime_weight_error(layer)
     assert "\n" not in str(err) and "'w'" in str(err) and "MAC array" in str(err)
+    from axmac.onnx_import.runtime import check_mappable
+
+    with pytest.raises(AxmacError, match="layer 'ci' reads its weight from the run-time tensor 'w'"):
+        check_mappable(net)
     feeds = {"x": x, "w": w, "xz": xz, "wz": wz}
     out, rep = run_network(net, feeds, batch_size=2)
     np.testing.assert_array_equal(out["y"], ReferenceEvaluator(runtime).run(None, feeds)[0])
@@ -71,3 +75,29 @@ def test_runtime_weight_float_layer(op):
     assert [f.name for f in rep.float_layers] == ["L"] and rep.float_macs > 0 and rep.macs == 0
 
 
+
+
+def test_runtime_activation_zero_point_keeps_the_layer_mappable():
+    """quantize_dynamic's form: DynamicQuantizeLinear feeds MatMulInteger its activation zero point
+    at run time; the weights are constant, so the layer keeps them and can be mapped."""
+    from axmac.onnx_import.runtime import check_mappable
+
+    b = RNG.integers(-128, 128, (6, 3)).astype(np.int8)
+    nodes = [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             h.make_node("MatMulInteger", ["xq", "b", "xz"], ["acc"], name="mm"),
+             h.make_node("Cast", ["acc"], ["accf"], to=T.FLOAT), h.make_node("Mul", ["accf", "xs"], ["y"])]
+    model = make_model(nodes, [h.make_tensor_value_info("x", T.FLOAT, ["N", 6])],
+                       [h.make_tensor_value_info("y", T.FLOAT, None)], [nh.from_array(b, "b")], opset=17)
+    net = load_model(model)
+    layer = only_mac(net)
+    assert isinstance(layer, RuntimeMacLayer) and layer.runtime_roles == ("x_zero_point",) and not layer.weight_input
+    assert np.array_equal(layer.weight, b) and layer.operand == operand_format((-255, 255), (-128, 127))
+    assert runtime_weight_error(layer) is None
+    check_mappable(net)
+    x = RNG.normal(size=(4, 6)).astype(np.float32) + np.float32(0.7)
+    out, _ = run_network(net, {"x": x})
+    np.testing.assert_array_equal(out["y"], ReferenceEvaluator(model).run(None, {"x": x})[0])
+    # the batch is quantized as a whole (one scale for all samples), unless split on purpose
+    one, _ = run_network(net, {"x": x[:1]})
+    split, _ = run_network(net, {"x": x}, batch_size=1)
+    np.testing.assert_array_equal(split["y"][:1], one["y"])

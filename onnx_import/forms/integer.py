@@ -56,7 +56,7 @@ def integer_op(cx, node, i):
     x, y, conv = cx.conv_io(node, i, x, node.output[0], w_shape) if kind == "conv" else (x, node.output[0], {})
     skeleton = dict(name=cx.uname(node, i), kind=kind, x=x, y=y, source=node.op_type, **conv)
     return build_layer(cx, node, skeleton, params, {1: "weight", 2: "x_zero_point", 3: "w_zero_point"}, x_dtype,
-                       cx.dtype_of(w_name), cx.weight_shape(w_shape, kind), _fmt(cx, x_dtype, kind))
+                       cx.dtype_of(w_name), _fmt(cx, x_dtype, kind))
 
 
 def requant_scale(x_scale, w_scale, y_scale) -> np.ndarray:
@@ -98,8 +98,7 @@ def qlinear_op(cx, node, i):
     skeleton = dict(name=cx.uname(node, i), kind=kind, x=x, y=y, source=node.op_type, **conv)
     roles = {1: "x_scale", 2: "x_zero_point", 3: "weight", 4: "w_scale", 5: "w_zero_point", 6: "y_scale",
              7: "y_zero_point", 8: "bias"}
-    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), cx.weight_shape(w_shape, kind),
-                       _fmt(cx, x_dtype, kind))
+    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), _fmt(cx, x_dtype, kind))
 
 
 def qgemm_op(cx, node, i):
@@ -111,7 +110,6 @@ def qgemm_op(cx, node, i):
     a = node_attrs(node)
     x, w_name = node.input[0], node.input[3]
     x_dtype = cx.dtype_of(x)
-    w_shape = tuple(reversed(cx.shape_of(node, w_name))) if a.get("transB", 0) else cx.shape_of(node, w_name)
 
     def params(get):
         x_scale = _scalar(node, get(1, "a_scale"), "input scale")
@@ -142,5 +140,4 @@ def qgemm_op(cx, node, i):
     skeleton = dict(name=cx.uname(node, i), kind="gemm", x=x, y=node.output[0], source="com.microsoft.QGemm")
     roles = {1: "x_scale", 2: "x_zero_point", 3: "weight", 4: "w_scale", 5: "w_zero_point", 6: "bias", 7: "y_scale",
              8: "y_zero_point"}
-    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), w_shape,
-                       _fmt(cx, x_dtype, "gemm"))
+    return build_layer(cx, node, skeleton, params, roles, x_dtype, cx.dtype_of(w_name), _fmt(cx, x_dtype, "gemm"))
