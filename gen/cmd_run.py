@@ -4,7 +4,8 @@
               [--bypass CASES] [--bias-correction] [--calibration CAL.npz|mnist|digits] [--trace] [--json]
 
 ``IN.npz`` holds one array per graph input, keyed by input name, batch along axis 0 (a single
-unnamed array -- ``np.savez(f, x)`` or a ``.npy`` file -- feeds a single-input model);
+array, under any name or as a ``.npy`` file, feeds a single-input model; dynamic input dims
+come from the arrays);
 ``OUT.npz`` receives one array per graph output (keyed by output name), written atomically;
 with ``--trace`` also every intermediate tensor and each MAC layer's int64 accumulators
 (``"<layer output>::acc"``), e.g. to drive a co-simulation with real activations. Float models
@@ -23,10 +24,11 @@ DESCRIPTION = """\
 Bit-exact golden execution of an ONNX model on the inputs of an npz file.
 
 IN.npz holds one array per graph input, keyed by input name, batch along axis 0 (a single
-unnamed array, or a .npy file, feeds a single-input model). OUT.npz receives one array per graph
-output, keyed by output name; with --trace also every intermediate tensor and each MAC layer's
-int64 accumulators ('<layer output>::acc'). Float models are quantized at load time from the
---calibration data. `axmac info MODEL` lists the input and layer names."""
+array, or a .npy file, feeds a single-input model; dynamic input dims come from the arrays).
+OUT.npz receives one array per graph output, keyed by output name; with --trace also every
+intermediate tensor and each MAC layer's int64 accumulators ('<layer output>::acc'). Float
+models are quantized at load time from the --calibration data. `axmac info MODEL` lists the
+input and layer names."""
 
 
 def add_parser(sub) -> None:
@@ -49,19 +51,18 @@ def cmd_run(args) -> int:
 
     from ..errors import AxmacError
     from ..golden.engine import run_network
+    from ..onnx_import.inputs import shapes_from_arrays
     from ..onnx_import.loader import load_model
     from .files import read_calibration, read_inputs, read_layer_map, write_output
-    from .modelinfo import graph_inputs
     from .tables import print_json, stats_table
 
     if args.output is None:  # not required by argparse, so that the old spelling --outputs still works
         raise AxmacError("run: the following arguments are required: -o/--output")
     layer_map = read_layer_map(args.layers)
-    names = [name for name, _, _ in graph_inputs(args.model)]
-    calib = read_calibration(args.calibration, names)
-    inputs = read_inputs(args.inputs, names)
-    net = load_model(args.model, quant=options.quant_config(args), calibration=calib,
-                     input_shapes=options.input_shapes(args))
+    calib = read_calibration(args.calibration, args.model)
+    inputs = read_inputs(args.inputs, args.model)
+    shapes = {**shapes_from_arrays(args.model, inputs), **options.input_shapes(args)}
+    net = load_model(args.model, quant=options.quant_config(args), calibration=calib, input_shapes=shapes)
     if not net.outputs:
         raise AxmacError(f"{args.model} has no graph outputs: nothing to write")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=args.bypass,

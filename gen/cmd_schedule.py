@@ -32,11 +32,9 @@ def cmd_schedule(args) -> int:
     from ..onnx_import.loader import load_model
     from ..onnx_import.schedule import make_schedule
     from .files import read_calibration, write_output
-    from .modelinfo import graph_inputs
     from .tables import format_table
 
-    names = [name for name, _, _ in graph_inputs(args.model)]
-    calib = read_calibration(args.calibration, names)
+    calib = read_calibration(args.calibration, args.model)
     net = load_model(args.model, quant=options.quant_config(args), calibration=calib,
                      input_shapes=options.input_shapes(args), shapes_only=calib is None)
     sched = make_schedule(net, args.rows, args.cols, args.dataflow, acc_bits=args.acc_bits, summary=args.summary,

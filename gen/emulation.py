@@ -78,7 +78,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     quant : QuantConfig, optional
         How a float model is quantized.
     input_shapes : dict, optional
-        ``{input name: shape}`` fixing dynamic input dims.
+        ``{input name: shape}`` fixing dynamic input dims (by default the dataset's images fix them).
     ort_ref : bool
         Also score the model as given under onnxruntime.
     progress : callable or tqdm bar, optional
@@ -86,6 +86,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     """
     from ..golden.bypass import Bypass
     from ..golden.engine import run_network
+    from ..onnx_import.inputs import shapes_from_arrays
     from ..onnx_import.loader import load_model
     from .datasets import BUILTIN, default_model, load_dataset
     from .modelinfo import graph_inputs
@@ -108,7 +109,8 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     if want is not None and want.kind == "f":  # float64 images from a user's npz
         x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
         calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
-    net = load_model(model, quant=quant, calibration={name: calib}, input_shapes=input_shapes)
+    shapes = {**shapes_from_arrays(model, {name: x}), **(input_shapes or {})}  # dynamic dims from the dataset
+    net = load_model(model, quant=quant, calibration={name: calib}, input_shapes=shapes)
     if not net.outputs:
         raise AxmacError(f"{model} has no graph outputs: emulate scores the first one")
     if hasattr(progress, "reset"):

@@ -90,34 +90,35 @@ def read_layer_map(path: str | Path | None) -> dict[str, str] | None:
     return data
 
 
-def read_inputs(path: str | Path, names: list[str]) -> dict[str, np.ndarray]:
-    """``--inputs IN.npz`` for a model whose graph inputs are ``names``.
+def read_inputs(path: str | Path, model) -> dict[str, np.ndarray]:
+    """``--inputs IN.npz`` for ``model``, keyed by its graph input names.
 
-    A single unnamed array (``arr_0`` in an npz, or a ``.npy`` file) feeds a single-input model.
+    A single array (under any name, or a ``.npy`` file) feeds a single-input model
+    (:func:`axmac.onnx_import.inputs.name_arrays`).
     """
-    data = read_arrays(path, "--inputs", single=names[0] if len(names) == 1 else None)
+    from ..onnx_import.inputs import name_arrays
+
+    data = read_arrays(path, "--inputs", single="arr_0")
     for k, v in data.items():
         if v.ndim and v.shape[0] == 0:
             raise AxmacError(f"--inputs {path}: array {k!r} holds no samples (shape {v.shape})")
-    return data
+    return name_arrays(model, data)
 
 
-def read_calibration(spec: str | None, names: list[str]) -> dict[str, np.ndarray] | None:
+def read_calibration(spec: str | None, model) -> dict[str, np.ndarray] | None:
     """``--calibration``: a built-in dataset's calibration images, or an npz keyed by input name
-    (any single array is taken for a single-input model)."""
+    (a single array is taken for a single-input model); ``None`` when not given."""
+    from ..onnx_import.inputs import model_inputs, name_arrays
     from .datasets import BUILTIN, load_dataset
 
     if spec is None:
         return None
     if spec in BUILTIN:
+        names = [n for n, _, _ in model_inputs(model)]
         if len(names) != 1:
             raise AxmacError(f"--calibration {spec} needs a model with one input, not {len(names)}")
         return {names[0]: load_dataset(spec)[2]}
-    single = names[0] if len(names) == 1 else None
-    data = read_arrays(spec, "--calibration", single=single)
-    if single is not None and len(data) == 1 and single not in data:
-        data = {single: next(iter(data.values()))}
-    return data
+    return name_arrays(model, read_arrays(spec, "--calibration", single="arr_0"))
 
 
 def write_output(path: str | Path, option: str, write: Callable, mode: str = "w") -> None:

@@ -85,6 +85,29 @@ def test_emulate_npz_dataset_and_errors(tmp_path, capsys):
     assert "contains NaN" in _err(capsys, ["emulate", model, "--dataset", str(tmp_path / "nan.npz")])
 
 
+def test_emulate_takes_dynamic_dims_from_the_dataset(tmp_path, capsys):
+    """A float CNN with dynamic height and width (global pooling head) emulates on 8x8 images
+    without --input-shape; with labels set to onnxruntime's own float predictions, onnxruntime
+    scores 1 and the 8-bit integer model nearly so."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])]
+    g = helper.make_graph(nodes, "gap", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])],
+                          [numpy_helper.from_array(rng.normal(size=(5, 1, 3, 3)).astype(np.float32), "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    (tmp_path / "gap.onnx").write_bytes(m.SerializeToString())
+    x = load_dataset("digits")[0][:60]
+    y = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0].argmax(1)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    assert main(["emulate", str(tmp_path / "gap.onnx"), "--dataset", str(tmp_path / "d.npz"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["samples"] == 60 and res["onnxruntime_accuracy"] == 1.0 and res["exact_accuracy"] >= 0.9
+
+
 def test_digits_are_sklearn_load_digits():
     """The digits read straight from scikit-learn's csv are the 1797 images of its documentation
     (the first one, a 0, as printed there), with about 180 of each digit."""

@@ -125,7 +125,7 @@ def test_run_bad_input_is_one_line_exit_2(ci, tmp_path, capsys):
     out = tmp_path / "never.npz"
     base = ["run", str(model_path), "--outputs", str(out)]
     cases = {
-        "missing input 'x'": {"z": x},
+        "'z', which is not a graph input": {"z": x, "x": x},
         "dtype int8": {"x": x.astype(np.int8)},
         "shape (6, 2, 7, 6)": {"x": x[..., :6]},
     }
@@ -162,9 +162,9 @@ def test_run_single_unnamed_array_feeds_a_single_input_model(ci, tmp_path, capsy
     capsys.readouterr()
 
 
-def test_run_input_shape_fixes_dynamic_dims(tmp_path, capsys):
-    """A model with dynamic height and width runs once --input-shape fixes them; without it the
-    error names the option that run accepts."""
+def test_run_takes_dynamic_dims_from_the_inputs(tmp_path, capsys):
+    """A model with dynamic height and width runs on the arrays given (their dims fix the model's);
+    --input-shape, accepted as by schedule, must agree with them."""
     w = RNG.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
     g = helper.make_graph([helper.make_node("ConvInteger", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "dyn",
                           [helper.make_tensor_value_info("x", TensorProto.UINT8, ["N", 2, "H", "W"])],
@@ -175,10 +175,14 @@ def test_run_input_shape_fixes_dynamic_dims(tmp_path, capsys):
     x = RNG.integers(0, 256, (2, 2, 5, 9)).astype(np.uint8)
     np.savez(tmp_path / "in.npz", x=x)
     argv = ["run", str(tmp_path / "dyn.onnx"), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "o.npz")]
-    assert "--input-shape x=" in _err(capsys, argv)
-    assert main(argv + ["--input-shape", "x=2x2x5x9"]) == 0
-    with np.load(tmp_path / "o.npz") as f:
-        np.testing.assert_array_equal(f["y"], ort_run(m, {"x": x})[0])
+    for extra in ([], ["--input-shape", "x=2x2x5x9"]):
+        assert main(argv + extra) == 0
+        with np.load(tmp_path / "o.npz") as f:
+            np.testing.assert_array_equal(f["y"], ort_run(m, {"x": x})[0])
+    capsys.readouterr()
+    (tmp_path / "o.npz").unlink()
+    assert "'x'" in _err(capsys, argv + ["--input-shape", "x=2x2x6x9"])
+    assert not (tmp_path / "o.npz").exists()
 
 
 @pytest.mark.parametrize("bad,needle", [
