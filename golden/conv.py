@@ -161,8 +161,8 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
         ret = np.zeros((nparts, ow), dtype=np.int32)
         hist = np.zeros((nparts, group * k * na) if stats is not None else (1, 1), dtype=np.int32)
         counts = np.zeros((nparts, 2), dtype=np.int64)
-        numba_kernel("conv", stats is not None)(xp, lut, np.array([cg, kh, kw, dh, dw, oh, ow, mg]), tile, nparts,
-                                                cdt(mask), out, chain, ret, hist, counts)
+        numba_kernel("conv", stats is not None)(xp, lut, bool(plan.zrow[0]), np.array([cg, kh, kw, dh, dw, oh, ow, mg]),
+                                                tile, nparts, cdt(mask), out, chain, ret, hist, counts)
     if stats is not None:
         hx = hist.sum(axis=0, dtype=np.int64).reshape(group, k, na)
         rows = n * oh * ow

@@ -10,6 +10,7 @@ from onnx.reference import ReferenceEvaluator
 
 from axmac.errors import AxmacError, SpecError
 from axmac.golden import conv as conv_mod
+from axmac.golden import gemm
 from axmac.golden.bypass import Bypass
 from axmac.golden.conv import conv2d_nchw
 from axmac.golden.multipliers import make_multiplier
@@ -223,8 +224,6 @@ def test_bad_input():
 def test_large_conv_all_kernels(spec):
     """Default budgets, several row parts and threads: every kernel agrees with the direct
     convolution; the table and the fallback kernels give the same statistics."""
-    from axmac.golden import gemm
-
     rng = np.random.default_rng(17)
     mult = make_multiplier(spec, 8, True)
     bp = Bypass.parse("all")
@@ -322,14 +321,17 @@ def test_stats_modulo_accumulator(spec):
 @pytest.mark.parametrize("geom", [g for g in GEOMETRIES if g[2] == (1, 1)]
                          + [((2, 4, 9, 8), (6, 2, 3, 2), (1, 1), (1, 0, 2, 1), (2, 2), 2)])  # dilated
 @pytest.mark.parametrize("k_tile", [None, 4])
-def test_direct_conv_matches_im2col(geom, k_tile, monkeypatch):
+@pytest.mark.parametrize("bypass", ["zero", "none"])  # row 0 of T zero (zero input rows skipped) or not
+def test_direct_conv_matches_im2col(geom, k_tile, bypass, monkeypatch):
     """The table path's direct convolution (stride 1, few outputs per group; dilations, groups,
     depthwise) gives the results and statistics of the im2col GEMMs it replaces."""
     xs, ws, s, p, d, g = geom
     rng = np.random.default_rng(3)
     mult = perturbed(6, True)
-    bp = Bypass.parse("zero")
+    bp = Bypass.parse(bypass)
+    assert bool(gemm.make_plan(mult, bp).zrow[0]) == (bypass == "zero")
     x = rich_operands(rng, xs, mult.fmt, 0.6)
+    x[..., : xs[2] // 2, :] = 0  # zero input rows (a background)
     w = rich_operands(rng, ws, mult.fmt, 0.6)
     kw_ = dict(strides=s, pads=p, dilations=d, group=g, mult=mult, bypass=bp)
     assert ws[0] // g < conv_mod.DIRECT_MAX_OUT

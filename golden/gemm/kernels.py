@@ -210,11 +210,13 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
     if layout == "conv":
 
         @njit(parallel=True, cache=True)
-        def conv_kernel(xp, lut, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
+        def conv_kernel(xp, lut, zero0, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
             """``out[n, mo, r, q] += sum_k lut[mo, k, xp[n, g*cg + c, r + i*dh, q + j*dw]]`` over the
             taps ``k = (c, i, j)`` (channel-major: the chain order) of group ``g = mo // mg``;
             ``geom = (cg, kh, kw, dh, dw, oh, ow, mg)``; ``chain``/``ret`` hold one output row
-            per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``."""
+            per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``. With
+            ``zero0`` (row 0 of ``T`` is all zero) a tap whose input segment is all zero adds
+            nothing and is skipped (an image's background, padding)."""
             cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
             n_total = xp.shape[0]
             m_total, k_total, na = lut.shape
@@ -235,19 +237,25 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                     xrow = xp[n, g * cg + c, r + i * dh]
                                     for j in range(kw):
                                         xs = xrow[j * dw:j * dw + ow]
-                                        lk = lut[mo, k]
-                                        if not STATS:
-                                            for q in range(ow):
-                                                s[q] += lk[xs[q]]
-                                            k += 1
-                                            continue
-                                        if k > 0 and k % k_tile == 0:
+                                        if STATS and k > 0 and k % k_tile == 0:  # a new chain
                                             n_zero += _end_chains(s, o, mask)
                                             s[:] = 0
-                                        if mo % mg == 0:
-                                            for q in range(ow):
-                                                hist[part, (g * k_total + k) * na + xs[q]] += 1
-                                        _walk_gather(s, lk, xs, mask, e)
+                                        nz = not zero0
+                                        for q in range(ow):
+                                            nz |= xs[q] != 0
+                                        if STATS and mo % mg == 0:
+                                            if nz:
+                                                for q in range(ow):
+                                                    hist[part, (g * k_total + k) * na + xs[q]] += 1
+                                            else:
+                                                hist[part, (g * k_total + k) * na] += ow
+                                        if nz:
+                                            lk = lut[mo, k]
+                                            if STATS:
+                                                _walk_gather(s, lk, xs, mask, e)
+                                            else:
+                                                for q in range(ow):
+                                                    s[q] += lk[xs[q]]
                                         k += 1
                             if STATS:
                                 n_zero += _end_chains(s, o, mask)
