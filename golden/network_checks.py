@@ -52,18 +52,23 @@ def parameter_inputs(net) -> set[str]:
     return params & names
 
 
+def check_input_names(given, names: list[str]) -> None:
+    """:class:`AxmacError` for the first model input ``given`` lacks, or the first name it has that is
+    no model input."""
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise AxmacError(f"missing input {missing[0]!r} (the model's inputs: {', '.join(names)})")
+    extra = [n for n in given if n not in names]
+    if extra:
+        raise AxmacError(f"unknown input {extra[0]!r} (the model's inputs: {', '.join(names)})")
+
+
 def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
     """Check names, dtypes and shapes (all but the batch axis) of the inputs; return them and the
     batch size (of the batched inputs: all but :func:`parameter_inputs`, whose shapes must match whole)."""
     if not isinstance(inputs, Mapping):
         raise AxmacError("inputs must be a mapping {input name: array}")
-    names = [t.name for t in net.inputs]
-    missing = [n for n in names if n not in inputs]
-    if missing:
-        raise AxmacError(f"missing input {missing[0]!r} (the model's inputs: {', '.join(names)})")
-    extra = [n for n in inputs if n not in names]
-    if extra:
-        raise AxmacError(f"unknown input {extra[0]!r} (the model's inputs: {', '.join(names)})")
+    check_input_names(inputs, [t.name for t in net.inputs])
     params = parameter_inputs(net)
     out = {}
     batch = None

@@ -106,16 +106,13 @@ def name_arrays(model, arrays) -> dict:
     """``arrays`` keyed by the model's input names: a single array under any key (``np.savez(f, x)``
     writes ``arr_0``) feeds a single-input model; otherwise every key must be an input and every
     input given. :class:`AxmacError` naming the first problem."""
+    from ..golden.network_checks import check_input_names
+
     names = [n for n, _, _ in model_inputs(model)]
     arrays = dict(arrays)
     if len(names) == 1 and len(arrays) == 1 and names[0] not in arrays:
         return {names[0]: next(iter(arrays.values()))}
-    unknown = [k for k in arrays if k not in names]
-    if unknown:
-        raise AxmacError(f"inputs name {unknown[0]!r}, which is not a graph input (inputs: {', '.join(names)})")
-    missing = [n for n in names if n not in arrays]
-    if missing:
-        raise AxmacError(f"no array for graph input {missing[0]!r} (inputs: {', '.join(names)})")
+    check_input_names(arrays, names)
     return arrays
 
 

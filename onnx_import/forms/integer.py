@@ -39,12 +39,15 @@ def _fmt(cx, x_dtype, kind):
     return lambda p: cx.fmt(x_dtype, p["x_zero_point"], p["weight"], p["w_zero_point"], kind)
 
 
+def _operands(cx, node, w_index, conv_op):
+    """``(kind, x, weight tensor, x dtype, weight shape)`` of an integer MAC node."""
+    x, w_name = node.input[0], node.input[w_index]
+    return "conv" if node.op_type == conv_op else "gemm", x, w_name, cx.dtype_of(x), cx.shape_of(node, w_name)
+
+
 def integer_op(cx, node, i):
     """``ConvInteger`` / ``MatMulInteger``: the int32 accumulator is the output."""
-    kind = "conv" if node.op_type == "ConvInteger" else "gemm"
-    x, w_name = node.input[0], node.input[1]
-    x_dtype = cx.dtype_of(x)
-    w_shape = cx.shape_of(node, w_name)
+    kind, x, w_name, x_dtype, w_shape = _operands(cx, node, 1, "ConvInteger")
 
     def params(get):
         w = cx.int_weight(node, get(1, "weight"), kind)
@@ -69,10 +72,7 @@ def requant_scale(x_scale, w_scale, y_scale) -> np.ndarray:
 
 def qlinear_op(cx, node, i):
     """``QLinearConv`` / ``QLinearMatMul``: requantized output."""
-    kind = "conv" if node.op_type == "QLinearConv" else "gemm"
-    x, w_name = node.input[0], node.input[3]
-    x_dtype = cx.dtype_of(x)
-    w_shape = cx.shape_of(node, w_name)
+    kind, x, w_name, x_dtype, w_shape = _operands(cx, node, 3, "QLinearConv")
 
     def params(get):
         x_scale = _scalar(node, get(1, "x_scale"), "input scale")
