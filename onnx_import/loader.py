@@ -8,14 +8,20 @@ prunes what fusion left unused and makes constant ``Reshape`` targets follow the
 Each MAC node becomes a :class:`~axmac.ir.MacLayer`:
 
 * integer: ``ConvInteger`` / ``MatMulInteger`` (``int32`` output stage), ``QLinearConv`` /
-  ``QLinearMatMul`` / ``com.microsoft.QGemm`` (``requant`` output stage);
+  ``QLinearMatMul`` / ``com.microsoft.QGemm`` (``requant`` output stage); parameters given at run
+  time (weights as graph inputs, DynamicQuantizeLinear's zero points) make a
+  :class:`~axmac.onnx_import.runtime.RuntimeMacLayer`; a batch of weight matrices, one layer each;
 * QDQ: ``DequantizeLinear`` operands -> ``Conv`` / ``Gemm`` / ``MatMul`` [-> ``QuantizeLinear``];
 * float ``Conv`` / ``Gemm`` / ``MatMul`` with a constant weight (a following
   ``BatchNormalization`` folded into the Conv): quantized from calibration data
-  (``QuantizeLinear`` node + ``MacLayer`` with ``dequant`` output).
+  (``QuantizeLinear`` node + ``MacLayer`` with ``dequant`` output) in a float model; left in float
+  (a float layer: the original nodes, run in float32, not on the array) in a model that is
+  quantized already (``float_layers``). A float MAC with a run-time weight stays float.
 
-Every other supported operator becomes a :class:`~axmac.ir.Node`, executed by the golden engine
-with ONNX semantics.
+1-D convolutions run as 2-D ones of unit height. Every other supported operator (BatchNormalization
+that follows no float Conv included) becomes a :class:`~axmac.ir.Node`, executed by the golden
+engine with ONNX semantics (onnxruntime's float32 arithmetic where it matters); all the operators
+it cannot execute are named in one error.
 """
 
 from __future__ import annotations
