@@ -70,42 +70,50 @@ non_negative_int = int_in(0, MAX_COUNT, what="a non-negative integer")
 operand_bits = int_in(MIN_BITS, MAX_BITS, what="an operand width in bits")
 
 
-def percentile(text: str) -> float:
-    """A percentile in ``(0, 100]``."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 100], not {text!r}") from None
-    if not (math.isfinite(v) and 0 < v <= 100):
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0, 100]")
-    return v
+def float_in(lo: float, hi: float, what: str = "a number", unit: str = ""):
+    """An argparse type: a finite number in ``(lo, hi]``."""
+    def convert(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} in ({lo:g}, {hi:g}]{unit}, not {text!r}") from None
+        if not (math.isfinite(v) and lo < v <= hi):
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({lo:g}, {hi:g}]{unit}")
+        return v
+
+    convert.__name__ = what
+    return convert
+
+
+#: a percentile, ``(0, 100]``.
+percentile = float_in(0, 100, what="a percentile")
+
+
+def _written_under(text: str, path: Path, kind: str) -> Path:
+    """``path`` unless ``text`` is empty or the nearest existing folder above ``path`` is a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"empty {kind} name")
+    for p in path.parents:
+        if p.exists():
+            if not p.is_dir():
+                raise argparse.ArgumentTypeError(f"cannot write {text}: {p} is not a folder")
+            break
+    return path
 
 
 def output_path(text: str) -> Path:
     """A file to write: not empty, not a folder, not inside a file (checked before any work)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty file name")
-    path = Path(text)
+    path = _written_under(text, Path(text), "file")
     if path.is_dir() or text.endswith(("/", "\\")):
         raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise argparse.ArgumentTypeError(f"cannot write {text}: {parent} is not a folder")
-            break
     return path
 
 
 def folder_path(text: str) -> Path:
     """A folder to write into: not empty, not an existing file, not inside a file."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty folder name")
-    path = Path(text)
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise argparse.ArgumentTypeError(f"cannot write into {text}: {p} is not a folder")
-            break
+    path = _written_under(text, Path(text), "folder")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write into {text}: it is a file, not a folder")
     return path
 
 

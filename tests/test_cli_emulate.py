@@ -159,24 +159,13 @@ def test_dataset_splits_are_disjoint_and_fixed():
 def test_emulate_says_when_onnxruntime_is_inexact(monkeypatch, capsys, tmp_path, exact):
     """The onnxruntime accuracy of a model that runs on onnxruntime's integer kernels carries the
     probe's reason when those kernels are inexact on this CPU; a float model never does."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
     from axmac.gen.datasets import default_model
     from axmac.onnx_import import ort_probe
 
+    from .test_conformance_ort import ort_quantize
+
     monkeypatch.setattr(ort_probe, "ort_exactness", lambda: ort_probe.OrtExactness(exact, "inexact: no VNNI (test)"))
-    x, _, calib = load_dataset("digits")
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter([{"input": calib[i:i + 1]} for i in range(16)])
-
-        def get_next(self):
-            return next(self.it, None)
-
-    qdq = tmp_path / "qdq.onnx"
-    quantize_static(str(default_model("digits")), str(qdq), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    qdq = ort_quantize(default_model("digits"), tmp_path / "qdq.onnx", load_dataset("digits")[2][:50], "QDQ", False)
     for model, integer in ((qdq, True), (default_model("digits"), False)):
         assert main(["emulate", str(model), "--dataset", "digits", "--limit", "20", "--no-stats", "--json"]) == 0
         res = json.loads(capsys.readouterr().out)
