@@ -49,7 +49,8 @@ a batch is not split (an explicit ``batch_size`` splits it, each part quantized 
 every intermediate tensor and each MAC layer's accumulators (``Report.tensors``) for co-simulation.
 
 Verified in tests/test_engine.py (brute-force reference), tests/test_conformance_nodes.py (onnx
-backend node tests) and tests/test_conformance_ort.py (onnxruntime-quantized models, bit for bit).
+backend node tests, run as written), tests/test_conformance_ort.py and tests/test_conformance_cnn.py
+(onnxruntime-quantized models against onnx.reference node by node, and onnxruntime where exact).
 """
 
 from __future__ import annotations
