@@ -28,34 +28,22 @@ Usage: ``python bench/bench_emulation.py [--approx SPEC,...] [--repeat R] [--dep
 
 from __future__ import annotations
 
-import os
+# isort: off
+from bench_kernels import f32_conv  # first: it sets the thread counts from --threads before NumPy loads
+# isort: on
+
+import argparse
+import json
+import resource
 import sys
+import time
 
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
 
-def _threads_from_argv(argv) -> str:
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return "1"
-
-
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_v] = _threads_from_argv(sys.argv)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-from bench_kernels import f32_conv  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-from axmac.gen.datasets import default_model, load_dataset  # noqa: E402
-from axmac.golden.engine import run_network  # noqa: E402
-from axmac.onnx_import.loader import load_model  # noqa: E402
+from axmac.gen.datasets import default_model, load_dataset
+from axmac.golden.engine import run_network
+from axmac.onnx_import.loader import load_model
 
 
 def wide_model(depth: int, channels: int = 64, hw: int = 32, seed: int = 0):

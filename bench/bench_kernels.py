@@ -36,9 +36,9 @@ def _threads_from_argv(argv) -> str:
     return "1"
 
 
-if __name__ == "__main__":
-    for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[_v] = _threads_from_argv(sys.argv)
+# Before NumPy loads, also when bench_emulation imports this module (it reads the same --threads).
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_v] = _threads_from_argv(sys.argv)
 
 import argparse  # noqa: E402
 import resource  # noqa: E402
