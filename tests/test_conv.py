@@ -330,6 +330,7 @@ def test_direct_conv_matches_im2col(geom, k_tile, bypass, monkeypatch):
     mult = perturbed(6, True)
     bp = Bypass.parse(bypass)
     assert bool(gemm.make_plan(mult, bp).zrow[0]) == (bypass == "zero")
+    monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)  # one part per image where threads allow
     x = rich_operands(rng, xs, mult.fmt, 0.6)
     x[..., : xs[2] // 2, :] = 0  # zero input rows (a background)
     w = rich_operands(rng, ws, mult.fmt, 0.6)

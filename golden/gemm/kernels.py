@@ -27,7 +27,8 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     (``counts[part] = (opposite, chains ending at 0)``), and per ``(m, k)`` the histogram of the
     row indices (``hist``). Case (d), (a) and (b) follow from these (see ``counting``).
 
-All layouts split rows into ``nparts`` contiguous parts, one per thread: one fork/join per call.
+All layouts split rows (``"conv"``: images) into ``nparts`` contiguous parts, one per thread:
+one fork/join per call.
 """
 
 from __future__ import annotations
