@@ -88,4 +88,6 @@ def lowrank_operands(xi: np.ndarray, wi: np.ndarray, terms, dtype) -> tuple[np.n
     """``[u_0[xi], u_1[xi], ...]`` side by side (``M x rK``) and ``[v_0[wi]; v_1[wi]; ...]``
     stacked (``rK x N``), for bit patterns ``xi``, ``wi``: their product is ``sum_k T[xi, wi]``."""
     u, v = lowrank_factors(terms, dtype)
+    if len(terms) == 1:
+        return u[0][xi], v[0][wi]
     return np.concatenate([ui[xi] for ui in u], axis=1), np.concatenate([vi[wi] for vi in v], axis=0)

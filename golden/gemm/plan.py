@@ -120,7 +120,8 @@ _DERIVED: OrderedDict = OrderedDict()
 def _derived(t: np.ndarray, signed: bool) -> dict:
     """What a plan derives from its PE table ``t`` (int64, bypass applied), shared by every plan
     with an equal table (keyed by its content) among the last :data:`DERIVED_CACHE`."""
-    key = (t.shape, bool(signed), hashlib.blake2b(np.ascontiguousarray(t).tobytes(), digest_size=16).digest())
+    digest = hashlib.blake2b(np.ascontiguousarray(t).tobytes(), digest_size=16).digest()
+    key = (t.shape, bool(signed), MAX_LOWRANK, digest)
     d = _DERIVED.get(key)
     if d is not None:
         _DERIVED.move_to_end(key)
