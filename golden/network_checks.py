@@ -60,7 +60,8 @@ def check_input_names(given, names: list[str]) -> None:
         raise AxmacError(f"missing input {missing[0]!r} (the model's inputs: {', '.join(names)})")
     extra = [n for n in given if n not in names]
     if extra:
-        raise AxmacError(f"unknown input {extra[0]!r} (the model's inputs: {', '.join(names)})")
+        raise AxmacError(f"unknown input {extra[0]!r}, which is not a graph input (the model's inputs: "
+                         f"{', '.join(names)})")
 
 
 def check_inputs(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:

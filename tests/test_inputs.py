@@ -47,7 +47,7 @@ def test_a_single_unnamed_array_feeds_a_single_input_model():
     assert list(name_arrays(one_input_model(), {"arr_0": x})) == ["x"]
     assert name_arrays(one_input_model(), {"x": x})["x"] is x
     m = two_input_model()
-    with pytest.raises(AxmacError, match="unknown input 'arr_0'"):
+    with pytest.raises(AxmacError, match="unknown input 'arr_0', which is not a graph input"):
         name_arrays(m, {"a": x, "b": x, "arr_0": x})
     with pytest.raises(AxmacError, match="missing input 'b'"):
         name_arrays(m, {"a": x})
