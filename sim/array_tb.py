@@ -44,8 +44,8 @@ class Expected:
 
     ``cycles[i]``: the cycle ``o`` beat ``i`` transfers in; ``values[i, j]``: its lane ``j``;
     ``end``: the run's cycle count (the cycle after the last beat, docs/array.md); ``counters``:
-    ``(R, C, NCOUNT)`` activity counters at the end, or ``None``; ``where(i, j)``: a description
-    of beat ``i``, lane ``j`` for messages (tile, element of Y...).
+    ``(R, C, NCOUNT)`` activity counters as they read during cycle ``end``, or ``None``;
+    ``where(i, j)``: a dict locating beat ``i``, lane ``j`` for messages (``tile``, ``element``).
     """
 
     cycles: np.ndarray
@@ -87,13 +87,15 @@ class Mismatch(AssertionError):
 
 
 def describe(info: dict) -> str:
-    """One line for a mismatch record."""
-    what = info["what"]
-    where = f" ({info['where']})" if info.get("where") else ""
-    if what in ("value", "cycle"):
-        return (f"o beat {info['beat']}{where}: {what} differs: got {info['got']}, want {info['want']}"
-                f" (cycle got {info['got_cycle']}, want {info['want_cycle']})")
-    return f"{what}{where}: got {info['got']}, want {info['want']}"
+    """One line for a mismatch record (the keys :class:`Scoreboard` and the job bodies set)."""
+    where = ", ".join(f"{k} {info[k]}" for k in ("layer", "run", "tile", "element") if info.get(k) is not None)
+    where = f" ({where})" if where else ""
+    if info["what"] in ("value", "cycle"):
+        lane = f", lane {info['lane']}" if info.get("lane") is not None else ""
+        return (f"o beat {info['beat']}{lane}{where}: {info['what']} differs: got {info['got']}, want {info['want']} "
+                f"(cycle got {info['got_cycle']}, want {info['want_cycle']})")
+    note = f" ({info['note']})" if info.get("note") else ""
+    return f"{info['what']}{where}: got {info['got']}, want {info['want']}{note}"
 
 
 class StreamDriver:
@@ -149,27 +151,25 @@ class Scoreboard:
 
     def check(self, got: Capture, want: Expected) -> None:
         n = min(len(got.cycles), len(want.cycles))
-        bad_v = np.flatnonzero((got.values[:n] != want.values[:n]).any(axis=1))
-        bad_c = np.flatnonzero(got.cycles[:n] != want.cycles[:n])
-        first = min([*bad_v[:1], *bad_c[:1]], default=None)
-        if first is not None:
-            i = int(first)
-            lane = int(np.flatnonzero(got.values[i] != want.values[i])[0]) if i in set(bad_v[:1]) else None
-            what = "value" if lane is not None else "cycle"
-            info = {"what": what, "beat": i, "lane": lane,
-                    "where": want.where(i, lane if lane is not None else 0) if want.where else None,
-                    "got": int(got.values[i, lane]) if lane is not None else got.values[i].tolist(),
-                    "want": int(want.values[i, lane]) if lane is not None else want.values[i].tolist(),
-                    "got_cycle": int(got.cycles[i]), "want_cycle": int(want.cycles[i])}
-            if what == "cycle":
-                info["got"], info["want"] = int(got.cycles[i]), int(want.cycles[i])
+        bad = (got.values[:n] != want.values[:n]).any(axis=1) | (got.cycles[:n] != want.cycles[:n])
+        if bad.any():
+            i = int(np.argmax(bad))
+            lanes = np.flatnonzero(got.values[i] != want.values[i])
+            info = {"beat": i, "got_cycle": int(got.cycles[i]), "want_cycle": int(want.cycles[i])}
+            if lanes.size:
+                j = int(lanes[0])
+                info.update(what="value", lane=j, got=int(got.values[i, j]), want=int(want.values[i, j]))
+            else:
+                j = 0
+                info.update(what="cycle", lane=None, got=int(got.cycles[i]), want=int(want.cycles[i]))
+            info.update(want.where(i, j) if want.where else {})
             raise Mismatch(info)
         if got.beats != len(want.cycles):
-            nxt = len(want.cycles) if got.beats < len(want.cycles) else None
-            raise Mismatch({"what": "o beats", "got": got.beats, "want": len(want.cycles),
-                            "where": (f"first missing beat {nxt} due in cycle {int(want.cycles[nxt])}"
-                                      if nxt is not None else f"extra beats from cycle {int(got.cycles[n])}"
-                                      if len(got.cycles) > n else "extra beats")})
+            if got.beats < len(want.cycles):
+                note = f"beat {got.beats} was due in cycle {int(want.cycles[got.beats])}"
+            else:
+                note = f"extra beat in cycle {int(got.cycles[n])}" if len(got.cycles) > n else "extra beats"
+            raise Mismatch({"what": "o beats", "got": got.beats, "want": len(want.cycles), "note": note})
 
     def check_counters(self, got: np.ndarray | None, want: np.ndarray | None, names) -> None:
         if got is None or want is None:
@@ -178,7 +178,7 @@ class Scoreboard:
         bad = np.argwhere(got != want)
         if bad.size:
             r, c, j = (int(x) for x in bad[0])
-            raise Mismatch({"what": f"counter {names[j]}", "where": f"PE ({r}, {c})",
+            raise Mismatch({"what": f"counter {names[j]} of PE ({r}, {c})",
                             "got": int(got[r, c, j]), "want": int(want[r, c, j])})
 
 
@@ -213,8 +213,8 @@ class ArrayTB:
         self.dut.load.value = 0
         self.dut.dump.value = 0
 
-    def _write_cfg(self, counts: dict, patterns: StreamPatterns, max_cycles: int) -> None:
-        vals = {"stall_len": patterns.stall.size, "max_cycles": max_cycles}
+    def _write_cfg(self, counts: dict, patterns: StreamPatterns, max_cycles: int, snap_cycle: int) -> None:
+        vals = {"stall_len": patterns.stall.size, "max_cycles": max_cycles, "snap_cycle": snap_cycle}
         for s in self.drivers:
             vals[f"{s}_count"], vals[f"{s}_len"] = counts[s], patterns.idle[s].size
         write_hex(self.workdir / "cfg.hex", np.array([vals[k] for k in self.spec.cfg_names], np.int64), 64)
@@ -236,22 +236,24 @@ class ArrayTB:
         d.dump.value = 0
         await FallingEdge(d.clk)
 
-    async def run(self, streams: dict, patterns: StreamPatterns, expected: Expected | None = None) -> dict:
-        """Replay ``streams`` (``{name: beats}``) under ``patterns`` and check every output.
+    async def run(self, stimulus, patterns: StreamPatterns, expected: Expected | None = None):
+        """Replay ``stimulus`` under ``patterns`` and check every output; return ``(figures, capture)``.
 
-        ``expected`` defaults to ``model.expect(streams, patterns)``. Raises :class:`Mismatch` on
-        the first difference; returns the run's figures (cycles, beats, seconds).
+        ``stimulus`` is what the model takes; its ``payloads()`` (or the object itself, a dict)
+        gives ``{stream: beats}`` for the drivers. ``expected`` defaults to
+        ``model.expect(stimulus, patterns)``. Raises :class:`Mismatch` on the first difference.
         """
         t0 = time.perf_counter()
         if expected is None:
-            expected = self.model.expect(streams, patterns)
+            expected = self.model.expect(stimulus, patterns)
         if self.mutation:
             expected = expected.mutated(**self.mutation)
         t1 = time.perf_counter()
-        counts = {s: drv.send(streams.get(s, []), patterns.idle[s]) for s, drv in self.drivers.items()}
+        beats = stimulus.payloads() if hasattr(stimulus, "payloads") else stimulus
+        counts = {s: drv.send(beats.get(s, []), patterns.idle[s]) for s, drv in self.drivers.items()}
         self.monitor.stall(patterns.stall)
         max_cycles = int(expected.end) + TAIL
-        self._write_cfg(counts, patterns, max_cycles)
+        self._write_cfg(counts, patterns, max_cycles, int(expected.end))
         t2 = time.perf_counter()
         await self._simulate(max_cycles)
         t3 = time.perf_counter()
@@ -260,7 +262,7 @@ class ArrayTB:
         for s, drv in self.drivers.items():
             if drv.sent() != drv.count:
                 raise Mismatch({"what": f"{s} beats taken", "got": drv.sent(), "want": drv.count,
-                                "where": "the DUT left input beats unread"})
+                                "note": "the DUT left input beats unread"})
         self.scoreboard.check_counters(self.monitor.counters(getattr(self.model, "counter_shape", None)),
                                        expected.counters, getattr(self.model, "counter_names", ()))
         t4 = time.perf_counter()
@@ -273,7 +275,7 @@ class ArrayTB:
         tot["sim_seconds"] += t3 - t2
         tot["model_seconds"] += t1 - t0
         tot["check_seconds"] += (t2 - t1) + (t4 - t3)
-        return stats
+        return stats, got
 
 
 def _resolve(dotted: str):
