@@ -62,18 +62,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AxmacError
-from .bypass import Bypass
+from .bypass import NO_BYPASS, Bypass
 from .multipliers import make_multiplier
 from .network_checks import check_graph, check_inputs, float_layers, layer_multipliers, parameter_inputs
 from .ops import n_outputs, run_op
 from .report import FloatLayerReport, LayerReport, Report
+from .requant import requant_fixed_stage
 from .stats import TrivialStats
 
 __all__ = ["BATCH_BUDGET", "MAX_BATCH", "FloatLayerReport", "LayerReport", "Report", "auto_batch_size", "check_graph",
            "check_inputs", "layer_multipliers", "output_stage", "run_network"]
 
 F32 = np.float32
-NO_BYPASS = Bypass()
+#: How requant output stages round (see :func:`run_network`).
+REQUANT_MODES = ("float", "fixed")
 
 
 @dataclass
@@ -173,7 +175,8 @@ def output_stage(acc: np.ndarray, stage, scale: np.ndarray | None, channel_axis:
     return np.clip(y, F32(lo), F32(info.max), out=y).astype(stage.dtype)
 
 
-def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | None = None) -> np.ndarray:
+def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | None = None,
+             requant: str = "float") -> np.ndarray:
     from .conv import conv2d_nchw
     from .gemm import mac_gemm
 
@@ -208,6 +211,8 @@ def _run_mac(p: _Prepared, x: np.ndarray, bypass: Bypass, k_tile, trace: dict | 
         acc += p.bias.reshape(shape)
     if trace is not None:
         trace[f"{layer.y}::acc"] = acc.copy()
+    if requant == "fixed" and layer.output.kind == "requant":
+        return requant_fixed_stage(acc, layer.output, p.scale, axis)
     return output_stage(acc, layer.output, p.scale, axis)
 
 
@@ -215,7 +220,7 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
                 layers: Mapping[str, str] | None = None, bypass: Bypass = NO_BYPASS, bias_correction: bool = False,
                 stats: bool = True, batch_size: int | None = None, k_tile: int | None = None,
                 progress: Callable[[int], None] | None = None,
-                trace: bool = False) -> tuple[dict[str, np.ndarray], Report]:
+                trace: bool = False, requant: str = "float") -> tuple[dict[str, np.ndarray], Report]:
     """Execute ``net`` bit-exactly on ``inputs``.
 
     Parameters
@@ -243,6 +248,10 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     trace : bool
         Keep every intermediate tensor and each MAC layer's accumulators in ``Report.tensors``
         (all samples: memory grows with the number of samples; meant for co-simulation).
+    requant : "float" | "fixed"
+        How ``requant`` output stages round: ``float`` = float32 scale and round half to even, as
+        onnxruntime; ``fixed`` = the array's integer multiplier and rounding shift
+        (:func:`axmac.golden.requant.requant_fixed_stage`, the output stage of the RTL).
 
     Returns
     -------
@@ -251,6 +260,8 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
     """
     if not isinstance(bypass, Bypass):
         raise AxmacError(f"bypass must be a Bypass, not {type(bypass).__name__}")
+    if requant not in REQUANT_MODES:
+        raise AxmacError(f"requant must be one of {', '.join(REQUANT_MODES)}, not {requant!r}")
     coupled = batch_size is None and any(getattr(n, "op_type", "") == "DynamicQuantizeLinear" for n in net.nodes)
     if batch_size is None:
         batch_size = auto_batch_size(net)
@@ -277,7 +288,7 @@ def run_network(net, inputs: Mapping[str, np.ndarray], *, multiplier: str = "exa
             p = by_node.get(id(node))
             if p is not None:
                 p.bind(node, values)
-                values[node.y] = _run_mac(p, values[node.x], bypass, k_tile, accs)
+                values[node.y] = _run_mac(p, values[node.x], bypass, k_tile, accs, requant)
                 continue
             args = [values[i] if i else None for i in node.inputs]
             res = _node_result(node, args, net)

@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import AxmacError
 from ..ir import MacLayer, Network, conv_out_hw
+from .runtime import runtime_weight_error
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,15 @@ class GemmShape:
 
 
 def check_constant_weight(layer: MacLayer) -> None:
-    """A layer whose weight is a runtime tensor (a name, not an array) cannot be lowered: the
-    array's tiling, packing and schedule need the weight's shape and values up front."""
-    if not isinstance(layer.weight, np.ndarray):
-        raise AxmacError(f"layer {layer.name!r}: its weight is the runtime tensor {layer.weight!r}, not a constant: "
+    """A layer whose weight (or weight zero point) is a run-time tensor cannot be lowered: the
+    array's tiling, packing and schedule need the weight's values up front
+    (:func:`axmac.onnx_import.runtime.runtime_weight_error` is the rule)."""
+    err = runtime_weight_error(layer)
+    if err is None and not isinstance(layer.weight, np.ndarray):
+        err = AxmacError(f"layer {layer.name!r}: its weight is the runtime tensor {layer.weight!r}, not a constant: "
                          "it cannot be mapped onto the MAC array")
+    if err is not None:
+        raise err
 
 
 def lower_layer(layer: MacLayer, x_shape, batch: int | None = None) -> GemmShape:

@@ -274,3 +274,28 @@ def test_k_tile_only_changes_add_statistics():
     conv_outputs = 3 * 4 * 36
     assert rep2.layers[0].stats.add_zero - rep1.layers[0].stats.add_zero <= 6 * conv_outputs
     assert rep2.layers[0].stats.add_zero > rep1.layers[0].stats.add_zero
+
+
+def test_fixed_requantization_is_the_arrays_integer_form():
+    """requant="fixed": requant stages use the integer multiplier and rounding shift of the array's
+    output stage: round-half-up of the exact rational acc * scale (float32 scale read exactly), at
+    most 1 LSB from the float (onnxruntime) form; dequant stages are unchanged."""
+    from fractions import Fraction
+
+    net = make_net()
+    x = inputs(40)
+    y_float, rep_f = run_network(net, {"x": x}, trace=True, stats=False)
+    y_fixed, rep_x = run_network(net, {"x": x}, trace=True, stats=False, requant="fixed")
+    acc = rep_x.tensors["c::acc"]
+    assert np.array_equal(acc, rep_f.tensors["c::acc"])
+    conv = net.nodes[0]
+    got = rep_x.tensors["c"].astype(np.int64)
+    for idx in np.ndindex(acc.shape):
+        exact = Fraction(int(acc[idx])) * Fraction(float(conv.output.scale[idx[1]]))
+        want = int((exact + Fraction(1, 2)).__floor__()) + conv.output.zero_point
+        want = min(max(want, conv.output.zero_point), 127)  # fused relu, int8
+        assert got[idx] == want, (idx, int(acc[idx]))
+    diff = np.abs(got - rep_f.tensors["c"].astype(np.int64))
+    assert diff.max() <= 1
+    with pytest.raises(AxmacError, match="requant must be one of float, fixed"):
+        run_network(net, {"x": x}, requant="exact")

@@ -42,6 +42,10 @@ def test_runtime_weight_integer_layer():
 
     with pytest.raises(AxmacError, match="layer 'ci' reads its weight from the run-time tensor 'w'"):
         check_mappable(net)
+    from axmac.onnx_import.schedule import make_schedule
+
+    with pytest.raises(AxmacError, match="layer 'ci' reads its weight from the run-time tensor 'w'"):
+        make_schedule(net, 4, 4)  # the schedule refuses it too (placeholder weight array or not)
     feeds = {"x": x, "w": w, "xz": xz, "wz": wz}
     out, rep = run_network(net, feeds, batch_size=2)
     np.testing.assert_array_equal(out["y"], ReferenceEvaluator(runtime).run(None, feeds)[0])
