@@ -9,15 +9,18 @@ valid_out_i, w_out_i``. One Verilator build thus checks many configurations.
 Parameters come from the JSON file named by ``AXMAC_PE_PARAMS``::
 
     {"spec": "exact", "bits": 8, "signed": true, "acc_bits": 32, "latency": 2, "slots": 1500,
-     "seed": 1, "pes": [{"bypass": "zero,one", "gating": "enable", "isolation": "hold"}, ...]}
+     "seed": 1, "load_first": true,
+     "pes": [{"bypass": "zero,one", "gating": "enable", "isolation": "hold"}, ...]}
 
 Structure (cocotb's examples/matrix_multiplier): :class:`PETB` wires a driver (one slot per
 cycle, written at the falling edge), a monitor (samples every output and the probes
 ``pe{i}.mult.a/b`` at the falling edge), the model (:func:`axmac.golden.pe.pe_stream`) and an
-in-order scoreboard comparing every cycle. The test body only makes stimulus: activations rich in
-0 and +-1, partial sums rich in 0 and in opposites of the slot's product, weight loads of 0, +-1,
-extremes and random values (sometimes in the same cycle as a valid activation), and random idle
-cycles.
+in-order scoreboard comparing every cycle. The test body only makes stimulus
+(:func:`axmac.sim.stimulus.pe_stimulus`): activations rich in 0 and +-1, partial sums rich in 0
+and in opposites of the slot's product, weight loads of 0, +-1, extremes and random values
+(sometimes in the same cycle as a valid activation), and random idle cycles. With
+``"load_first": false`` slot 0 loads no weight: the first slots meet the weight the PE holds
+after reset (0), so its reset state and reset weight flags are checked too.
 
 ``isolation``: ``"hold"`` asserts that in every slot that does not need the multiplier (a MUL
 case bypassed, or idle) and loads no weight, the multiplier's inputs keep their previous values,
@@ -35,40 +38,10 @@ from cocotb.triggers import FallingEdge, NextTimeStep, ReadOnly
 
 from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import make_multiplier
-from axmac.golden.pe import MUL_USED, pe_products, pe_stream, wrap
+from axmac.golden.pe import MUL_USED, pe_stream
+from axmac.sim.stimulus import pe_stimulus
 
 OUTPUTS = ("psum_out", "mul_ctrl", "add_ctrl", "a_out", "valid_out", "w_out")
-
-
-def make_stimulus(rng: np.random.Generator, mult, slots: int, acc_bits: int) -> dict[str, np.ndarray]:
-    """One slot per cycle: weight loads, activations, partial sums and valid flags (vectorised)."""
-    fmt = mult.fmt
-    specials = np.array(sorted({0, 1, fmt.lo, fmt.hi} | ({-1, 2} if fmt.signed else {2})), dtype=np.int64)
-    w_in = rng.integers(fmt.lo, fmt.hi + 1, slots)
-    w_load = rng.random(slots) < 0.04
-    w_load[0] = True
-    special = w_load & (rng.random(slots) < 0.6)
-    w_in[special] = rng.choice(specials, special.sum())
-    last = np.maximum.accumulate(np.where(w_load, np.arange(slots), 0))
-    w_eff = w_in[last]  # the weight each slot meets (a load applies to its own slot)
-
-    a = rng.integers(fmt.lo, fmt.hi + 1, slots)
-    pick = rng.random(slots)
-    a[pick < 0.2] = 0
-    a[(pick >= 0.2) & (pick < 0.35)] = 1
-    if fmt.signed:
-        a[(pick >= 0.35) & (pick < 0.5)] = -1
-    valid = rng.random(slots) > 0.15
-
-    half = 1 << (acc_bits - 1)
-    psum = rng.integers(-half, half, slots) if acc_bits < 63 else rng.integers(-(1 << 62), 1 << 62, slots)
-    pick = rng.random(slots)
-    psum[pick < 0.15] = 0
-    opp = pick > 0.7  # the opposite of the product this PE will form
-    psum[opp] = wrap(-pe_products(mult, Bypass(), a[opp], w_eff[opp]), acc_bits)
-    exact_opp = (pick > 0.6) & (pick <= 0.7)
-    psum[exact_opp] = wrap(-(a[exact_opp] * w_eff[exact_opp]), acc_bits)
-    return {"w_in": w_in, "w_load": w_load, "w_eff": w_eff, "a": a, "psum": psum, "valid": valid}
 
 
 class PETB:
@@ -188,7 +161,7 @@ async def pe_vs_golden(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await tb.reset()
     rng = np.random.default_rng(params.get("seed", 0))
-    stim = make_stimulus(rng, tb.mult, params["slots"], params["acc_bits"])
+    stim = pe_stimulus(rng, tb.mult, params["slots"], params["acc_bits"], load_first=params.get("load_first", True))
     await tb.run(stim)
     tb.scoreboard(stim)
     tb.check_isolation(stim)
