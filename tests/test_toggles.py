@@ -105,3 +105,13 @@ def test_saif_toggles(tmp_path):
     counts, missing = saif_toggles(p, [["tb.clk"], ["tb.dut.a[3]"], ["tb.dut._12_"], ["tb.dut._5_.Y"], ["tb.x"]])
     assert counts.tolist() == [20, 7, 2, 99, 0] and missing == [4]
     assert isinstance(counts, np.ndarray)
+
+
+def test_changes_within_one_time_step_count_once(tmp_path):
+    p = tmp_path / "delta.vcd"
+    p.write_text("$timescale 1ps $end\n$scope module t $end\n$var wire 1 ! n $end\n$var wire 2 # v [1:0] $end\n"
+                 "$upscope $end\n$enddefinitions $end\n#0\n0!\nb00 #\n"
+                 "#10\n1!\n0!\nb11 #\nb00 #\n"  # delta glitches: back to the old values, no toggle
+                 "#20\n1!\n0!\n1!\nb01 #\nb10 #\n")  # final values 1 and 10: one toggle each
+    counts, _ = vcd_toggles(p, [["t.n"], ["t.v[0]"], ["t.v[1]"]], [0, 15, 30])
+    assert counts.tolist() == [[0, 0, 0], [1, 0, 1]]
