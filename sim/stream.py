@@ -71,11 +71,17 @@ class StreamPatterns:
     def random(cls, rng: np.random.Generator, *, idle: float = 0.3, stall: float = 0.3,
                length: int = 97) -> StreamPatterns:
         """Seeded random patterns: each input idles with probability ``idle`` per cycle, ``o``
-        stalls with probability ``stall``; each pattern has its own length near ``length`` (so the
-        streams do not repeat in lock step)."""
+        stalls with probability ``stall`` (each pattern keeps at least one active cycle); each
+        pattern has its own length near ``length`` (so the streams do not repeat in lock step)."""
         lengths = rng.integers(max(1, length // 2), length + 1, len(INPUTS) + 1)
-        idle_p = {s: rng.random(n) < idle for s, n in zip(INPUTS, lengths[:-1], strict=True)}
-        return cls(idle_p, rng.random(lengths[-1]) < stall)
+
+        def draw(n, p):  # never all true: every stream delivers, o is ready now and then
+            a = rng.random(n) < p
+            a[rng.integers(n)] = False
+            return a
+
+        idle_p = {s: draw(n, idle) for s, n in zip(INPUTS, lengths[:-1], strict=True)}
+        return cls(idle_p, draw(lengths[-1], stall))
 
     @property
     def keeps_up(self) -> bool:
