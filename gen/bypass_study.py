@@ -65,7 +65,7 @@ def bypass_study(cfg: ArrayConfig | None = None, *, images: int = 1, per_layer: 
     """
     cfg = cfg or ArrayConfig()
     base_design = PEDesign.from_config(cfg).with_(bypass="none", gating="none")
-    operands = operands if operands is not None else lenet_operands(images)
+    operands = operands if operands is not None else lenet_operands(images, cfg=cfg)
     mult = base_design.model
     strata_ = strata(operands, cfg)
     rows, meas = [], []

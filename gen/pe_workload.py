@@ -10,7 +10,8 @@ k0+r]`` and the partial sums of the rows above it, ``psum = sum_{r'<r} P(X[., k0
 W[k0+r', n0+c])`` (``P``: the PE product path of :func:`axmac.golden.pe.pe_products`; row 0
 starts from 0). In steady state a tile lasts ``max(m, R)`` cycles (weights of the next tile
 stream behind the commit wave), so a segment is ``m`` valid slots and ``max(m, R) - m`` idle
-cycles. Fill and drain of a run (``R + C + P`` cycles) are not included.
+cycles; a layer's PE-cycles come from the schedule's cycle model (:mod:`axmac.golden.cycle_model`,
+fill and drain included) when known.
 
 **Sampling** (:func:`sample_segments`): per layer (stratum), segments are drawn uniformly from
 all of them (image, group, tile, row chunk, PE position). :func:`estimate` scales the sampled
@@ -70,21 +71,29 @@ class LayerOperands:
     w: np.ndarray
     images: int
     kind: str = "gemm"
+    #: array cycles of the layer for all ``images`` from the schedule's cycle model (None: steady state)
+    array_cycles: int | None = None
 
 
-def network_operands(net, inputs: dict[str, np.ndarray]) -> list[LayerOperands]:
-    """The GEMM operands of every MAC layer of ``net`` run on ``inputs`` (golden engine trace)."""
+def network_operands(net, inputs: dict[str, np.ndarray], cfg: ArrayConfig | None = None) -> list[LayerOperands]:
+    """The GEMM operands of every MAC layer of ``net`` run on ``inputs`` (golden engine trace); with
+    ``cfg``, each layer's array cycles from the schedule (:func:`axmac.onnx_import.schedule.make_schedule`)."""
     from ..golden.engine import run_network
     from ..onnx_import.lower import im2col, weight_matrix
+    from ..onnx_import.schedule import make_schedule
 
     _, rep = run_network(net, inputs, stats=False, trace=True)
     images = int(next(iter(inputs.values())).shape[0])
-    return [LayerOperands(layer.name, im2col(layer, rep.tensors[layer.x]), weight_matrix(layer), images, layer.kind)
-            for layer in net.mac_layers]
+    cycles = [None] * len(net.mac_layers)
+    if cfg is not None:
+        cycles = [int(x["cycles"]) for x in make_schedule(net, cfg, batch=images, summary=True)["layers"]]
+    return [LayerOperands(layer.name, im2col(layer, rep.tensors[layer.x]), weight_matrix(layer), images, layer.kind,
+                          c) for layer, c in zip(net.mac_layers, cycles, strict=True)]
 
 
-def lenet_operands(images: int = 1, first: int = 0) -> list[LayerOperands]:
-    """GEMM operands of the bundled LeNet-5 on MNIST test images ``first .. first+images-1``."""
+def lenet_operands(images: int = 1, first: int = 0, cfg: ArrayConfig | None = None) -> list[LayerOperands]:
+    """GEMM operands of the bundled LeNet-5 on MNIST test images ``first .. first+images-1`` (and, with
+    ``cfg``, the schedule's cycles per layer)."""
     from ..onnx_import.loader import load_model
     from .datasets import default_model, load_dataset
     from .modelinfo import graph_inputs
@@ -93,7 +102,7 @@ def lenet_operands(images: int = 1, first: int = 0) -> list[LayerOperands]:
     name = graph_inputs(model)[0][0]
     x, _, calib = load_dataset("mnist")
     net = load_model(model, calibration={name: calib})
-    return network_operands(net, {name: x[first:first + images]})
+    return network_operands(net, {name: x[first:first + images]}, cfg)
 
 
 def _dims(op: LayerOperands, cfg: ArrayConfig):
@@ -105,14 +114,19 @@ def _dims(op: LayerOperands, cfg: ArrayConfig):
 
 
 def strata(operands: list[LayerOperands], cfg: ArrayConfig) -> list[Stratum]:
-    """Per layer: segments, PE-cycles, valid slots and useful MACs of one inference."""
+    """Per layer: segments, PE-cycles, valid slots and useful MACs of one inference.
+
+    PE-cycles are ``R * C`` times the layer's array cycles from the schedule's cycle model when the
+    operands carry them (fill and drain included), else the steady state ``max(m, R)`` per tile.
+    """
     out = []
     for op in operands:
         g, m_img, k, n, chunks, kt, nt = _dims(op, cfg)
         tiles = g * kt * nt
         pes = cfg.rows * cfg.cols
-        out.append(Stratum(op.name, tiles * len(chunks) * pes, tiles * pes * sum(max(c, cfg.rows) for c in chunks),
-                           tiles * pes * m_img, g * m_img * k * n))
+        cycles = (op.array_cycles * pes // op.images if op.array_cycles is not None else
+                  tiles * pes * sum(max(c, cfg.rows) for c in chunks))
+        out.append(Stratum(op.name, tiles * len(chunks) * pes, cycles, tiles * pes * m_img, g * m_img * k * n))
     return out
 
 

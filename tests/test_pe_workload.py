@@ -36,6 +36,8 @@ def test_strata_count_every_pe_of_every_tile():
     # per image: 2 K tiles x 2 N tiles, chunks of 8 and 2 rows, 16 PEs
     assert st.segments == 2 * 2 * 2 * 16 and st.cycles == 2 * 2 * 16 * (8 + 4) and st.macs == 10 * 6 * 5
     assert st.slots == 4 * 16 * 10
+    timed = LayerOperands("L", op.x, op.w, 2, array_cycles=100)  # two images, from a schedule
+    assert strata([timed], CFG)[0].cycles == 100 * 16 // 2
 
 
 def test_stimulus_windows_and_weight_loads():
