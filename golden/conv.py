@@ -9,7 +9,14 @@ padding value is 0, the zero point of the centered activations. Each group is on
 the trivial-addition statistics (cases (d)/(e)) and ``k_tile`` refer to.
 
 The im2col matrix is built in chunks of output pixels (at most :data:`IM2COL_BYTES` at a time),
-so memory stays bounded whatever the batch size.
+so memory stays bounded whatever the batch size; channels-last (k order ``(i, j, c)``, the
+faster copy) when no statistics need the chain order. Per path (:func:`~axmac.golden.gemm.kernel_for`):
+
+* ``blas`` / ``lowrank``: float im2col of the activations (for a separable table ``T = sum_i
+  u_i v_i^T``: of ``u_i[x]``, the terms side by side along the channels) and one float GEMM;
+* ``table``: im2col of the bit patterns and the table kernels; for stride 1 and fewer than
+  :data:`DIRECT_MAX_OUT` outputs per group, a direct convolution without im2col instead;
+* ``fallback``: im2col of the values and the model on distinct operand pairs.
 """
 
 from __future__ import annotations
