@@ -1,7 +1,8 @@
 """The array-configuration options of ``generate``, ``verify`` (and synth, energy...): one
 :class:`~axmac.config.ArrayConfig` from the command line.
 
-    p = sub.add_parser("generate", parents=[array_options.array_config(), ...])
+    p = sub.add_parser("generate", ...)
+    array_options.add_array_options(p)     # (or parents=[array_options.array_config()])
     ...
     cfg = array_options.config_from_args(args)
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from ..config import COUNTERS as COUNTER_CHOICES
 from ..config import DATAFLOWS, GATINGS, MAX_ACC_BITS, MAX_SIDE, OUTPUT_STAGES_KINDS, OVERFLOWS, PRESETS
@@ -49,7 +51,8 @@ def add_array_options(parser) -> None:
     g = parser.add_argument_group("array configuration (override --config / --preset)")
     base = g.add_mutually_exclusive_group()
     base.add_argument("--config", type=options.input_file, metavar="F.toml",
-                      help="array configuration file (TOML or JSON; keys as `axmac generate` writes in manifest.json)")
+                      help="array configuration: TOML or JSON (keys of the configuration, at the top or in an "
+                      "[array] table) or the manifest.json `axmac generate` wrote")
     base.add_argument("--preset", choices=sorted(PRESETS), help="a named starting configuration")
     side = options.int_in(1, MAX_SIDE, what="an array side")
     g.add_argument("--rows", type=side, metavar="R", help=f"PE rows, 1..{MAX_SIDE} (default 8)")
@@ -84,6 +87,22 @@ def array_config() -> argparse.ArgumentParser:
     return p
 
 
+def _manifest_config(path):
+    """The configuration of a ``manifest.json`` written by ``axmac generate``, else ``None``."""
+    import json
+
+    from ..config import ArrayConfig
+
+    if str(path).lower().endswith(".json"):
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            return None  # load_config says what is wrong with it
+        if isinstance(data, dict) and str(data.get("format", "")).startswith("axmac-array/"):
+            return ArrayConfig.from_dict(data.get("config"), where=f"{path} (config)")
+    return None
+
+
 def config_from_args(args):
     """The :class:`~axmac.config.ArrayConfig` of ``--config``/``--preset`` and the explicit options.
 
@@ -94,7 +113,7 @@ def config_from_args(args):
     from ..golden.multipliers import make_multiplier
 
     if getattr(args, "config", None) is not None:
-        base = load_config(args.config)
+        base = _manifest_config(args.config) or load_config(args.config)
     elif getattr(args, "preset", None) is not None:
         base = PRESETS[args.preset]
     else:

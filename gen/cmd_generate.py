@@ -21,11 +21,11 @@ every option given overrides it."""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("generate", parents=[array_options.array_config(),
-                                            options.out_dir(help="folder to write the design into (required)"),
+    p = sub.add_parser("generate", parents=[options.out_dir(help="folder to write the design into (required)"),
                                             options.json_flag()],
                        help="Verilog of the array + manifest.json + SDC/PCF/LPF constraints",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    array_options.add_array_options(p)
     p.add_argument("--top", default="axmac_top", metavar="NAME", help="Verilog name of the top module "
                    "(default axmac_top)")
     p.set_defaults(func=cmd_generate, parser=p)

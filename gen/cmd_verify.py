@@ -50,10 +50,10 @@ def gemm_shape(text: str):
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("verify", parents=[options.model(optional=True), array_options.array_config(),
-                                          options.json_flag()],
+    p = sub.add_parser("verify", parents=[options.model(optional=True), options.json_flag()],
                        help="co-simulate the array RTL against golden (random GEMMs or a model's layers)",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    array_options.add_array_options(p)
     g = p.add_argument_group("what to run")
     g.add_argument("--gemm", type=gemm_shape, action="append", metavar="MxKxN", help="a random GEMM (repeatable)")
     g.add_argument("--groups", type=options.positive_int, default=1, metavar="G",

@@ -18,20 +18,26 @@ import numpy as np
 
 from ..config import COUNTER_NAMES, ArrayConfig
 from ..golden.array import simulate
+from ..golden.array_payload import stream_layouts
 from ..golden.array_program import Program
 from ..golden.multipliers import make_multiplier
 from .array_tb import Expected
-from .stream import StreamPatterns
+from .stream import StreamPatterns, pack_words, words_per
 
 
 @dataclass
 class Stimulus:
-    """One run's program; :meth:`payloads` packs its beats for the stream drivers."""
+    """One run's program; :meth:`payloads` packs its beats for the stream drivers (the layouts of
+    ``golden/array_payload.py``, straight into 64-bit words)."""
 
     program: Program
 
     def payloads(self) -> dict:
-        return self.program.payloads()
+        p = self.program
+        lay = stream_layouts(p.config)
+        fields = {"cmd": p.cmd, "w": {"w": p.w}, "a": {"a": p.a}, "qp": p.qp}
+        return {s: pack_words(lay[s], v) if len(next(iter(v.values()))) else
+                np.zeros((0, words_per(lay[s].width)), np.uint64) for s, v in fields.items()}
 
 
 def locate(program: Program):

@@ -22,6 +22,7 @@ from ..golden.array_tiles import plan_gemm
 from ..golden.requant import RequantParams
 from .array_model import Stimulus
 from .array_tb import Mismatch
+from .cosim import report_progress
 from .stream import StreamPatterns
 
 
@@ -74,6 +75,7 @@ async def run_gemm(tb, cfg: ArrayConfig, x, w, *, bias=None, requant: RequantPar
     depths = {p.name: p.depth for p in tb.spec.inputs} | {"o": tb.spec.out_depth}
     params = bias is not None or requant is not None
     ys, figs = [], {"cycles": 0, "runs": 0, "macs": G * M * K * N, "beats": 0, "simulated": 0}
+    before = dict(tb.totals)
     for ci, (m0, m1) in enumerate(row_chunks(cfg, depths, M, K, N, G, params)):
         program = gemm_program(cfg, x[:, m0:m1], w, bias=bias, requant=requant)
         pats = patterns
@@ -102,6 +104,8 @@ async def run_gemm(tb, cfg: ArrayConfig, x, w, *, bias=None, requant: RequantPar
         figs["beats"] += stats["beats"]
         figs["simulated"] += stats["simulated"]
     figs["utilization"] = figs["macs"] / (cfg.pes * figs["cycles"]) if figs["cycles"] else 0.0
+    for k in ("sim_seconds", "model_seconds", "check_seconds"):
+        figs[k] = tb.totals[k] - before[k]
     return np.concatenate(ys, axis=1), figs
 
 
@@ -138,6 +142,7 @@ async def gemms_body(tb, *, config: dict, cases: list, seed: int = 0) -> dict:
     cfg = ArrayConfig.from_dict(config)
     rng = np.random.default_rng(seed)
     out = []
+    total = sum(c["m"] * c["k"] * c["n"] * c.get("groups", 1) for c in cases)
     for i, case in enumerate(cases):
         m, k, n, g = case["m"], case["k"], case["n"], case.get("groups", 1)
         x, w = random_operands(rng, cfg, m, k, n, g)
@@ -146,4 +151,5 @@ async def gemms_body(tb, *, config: dict, cases: list, seed: int = 0) -> dict:
         _, figs = await run_gemm(tb, cfg, x, w, bias=bias, requant=rq, rng=rng, label=f"case {i} ({m}x{k}x{n})",
                                  idle=case.get("idle", 0.3), stall=case.get("stall", 0.3))
         out.append(dict(case, **figs))
+        report_progress(sum(g["macs"] for g in out), total)
     return {"gemms": out}

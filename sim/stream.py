@@ -135,6 +135,30 @@ def to_words(beats, bits: int) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u8").reshape(-1, nw).astype(np.uint64)
 
 
+def pack_words(layout, values: dict) -> np.ndarray:
+    """Beats of a payload ``layout`` (``golden/array_payload.py``: leaves with offset, width,
+    count, stride) packed straight into an ``(n, words)`` uint64 array, vectorised over beats.
+
+    ``values[name]`` is ``(n,)`` for a single field, ``(n, count)`` for an array member (the form
+    ``Layout.pack`` takes); signed fields are taken modulo ``2**width``. The same bits as
+    ``Layout.pack`` (``tests/test_sim_harness.py`` checks it), without a Python integer per beat.
+    """
+    first = np.asarray(values[layout.leaves[0].name])
+    n = first.shape[0]
+    words = np.zeros((n, words_per(layout.width)), np.uint64)
+    for f in layout.leaves:
+        v = np.asarray(values[f.name], np.int64).reshape(n, f.count).view(np.uint64)
+        mask = np.uint64((1 << f.width) - 1) if f.width < 64 else np.uint64(2**64 - 1)
+        for j in range(f.count):
+            at = f.offset + j * f.stride
+            w, sh = divmod(at, 64)
+            col = v[:, j] & mask
+            words[:, w] |= col << np.uint64(sh)
+            if sh + f.width > 64:
+                words[:, w + 1] |= col >> np.uint64(64 - sh)
+    return words
+
+
 def from_words(words: np.ndarray) -> list[int]:
     """Inverse of :func:`to_words`: Python integers."""
     w = np.ascontiguousarray(words, dtype="<u8")

@@ -138,6 +138,11 @@ def test_config_file_merged_with_options(tmp_path, capsys):
     assert load_config(tmp_path / "a.toml").cols == 5  # the file itself is only read
     assert cli.main(["generate", "--preset", "tiny", "--json", "--out-dir", str(tmp_path / "p")]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["rows"] == 4
+    # a manifest.json written by generate is a configuration file too
+    assert cli.main(["generate", "--config", str(tmp_path / "o" / "manifest.json"), "--json", "--bits", "4",
+                     "--out-dir", str(tmp_path / "q")]) == 0
+    assert json.loads(capsys.readouterr().out)["config"] == ArrayConfig(rows=3, cols=2, dataflow="os",
+                                                                        gating="enable", bits=4).to_dict()
 
 
 BAD = {

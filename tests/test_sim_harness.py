@@ -18,12 +18,14 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from axmac.config import ArrayConfig
+from axmac.golden.array_payload import stream_layouts
 from axmac.paths import BUILD_ROOT
 from axmac.sim import harness
 from axmac.sim.array_tb import Expected
 from axmac.sim.cosim import prepare, run_job, source_digest
 from axmac.sim.harness import spec_for
-from axmac.sim.stream import INPUTS, StreamPatterns, from_words, read_hex, to_words, write_hex
+from axmac.sim.stream import INPUTS, StreamPatterns, from_words, pack_words, read_hex, to_words, write_hex
 
 LANES_IN, BITS, LANES_OUT, ACC = 2, 8, 3, 20
 LATENCY, CREDITS = 2, 4
@@ -167,6 +169,21 @@ def test_hex_round_trip(tmp_path):
         pad = -(-bits // 64) * 16
         (tmp_path / "y.hex").write_text("// dump\n" + "\n".join(f"{b:0{pad}x}" for b in beats) + "\n")
         assert from_words(read_hex(tmp_path / "y.hex", -(-bits // 64))) == beats
+
+
+@pytest.mark.parametrize("cfg", [ArrayConfig(rows=3, cols=5, bits=4, signed=False, acc_bits=9),
+                                 ArrayConfig(rows=16, cols=2, bits=12, acc_bits=64)])
+def test_pack_words_is_layout_pack(cfg):
+    """The testbench's vectorised packing gives golden's bits (golden/array_payload.py)."""
+    rng = np.random.default_rng(2)
+    for name, lay in stream_layouts(cfg).items():
+        values = {}
+        for f in lay.leaves:
+            lo, hi = (-(1 << (f.width - 1)), 1 << (f.width - 1)) if f.signed else (0, 1 << f.width)
+            v = rng.integers(max(lo, -(1 << 62)), min(hi, 1 << 62), (9, f.count))
+            v[0], v[1] = max(lo, -(1 << 63)), min(hi, 1 << 63) - 1  # the extremes
+            values[f.name] = v if f.count > 1 or f.stride else v[:, 0]
+        assert from_words(pack_words(lay, values)) == lay.pack(values), name
 
 
 def test_patterns():
