@@ -104,7 +104,7 @@ def _data_args(model, dataset, inputs, limit, calibration) -> tuple[dict, dict]:
 def explore(model=None, dataset=None, *, inputs=None, limit=None, calibration=None, input_shapes=None,
             per_channel: bool = True, percentile: float | None = None, array: ArrayConfig | None = None,
             multipliers=DEFAULT_MULTIPLIERS, bypasses=DEFAULT_BYPASSES, gatings=DEFAULT_GATINGS, widths=None,
-            strategies=DEFAULT_STRATEGIES, tolerance: float = 0.01, energy_images: int = 2, energy_samples: int = 16,
+            strategies=None, tolerance: float = 0.01, energy_images: int = 2, energy_samples: int = 16,
             seed: int = 0, hardware=None, jobs: int | None = None, scheduler: str | None = None,
             cache: Cache | None = None, executor=None) -> dict:
     """Explore and return the ``axmac-explore/1`` document (module docstring).
@@ -112,7 +112,8 @@ def explore(model=None, dataset=None, *, inputs=None, limit=None, calibration=No
     ``model=None`` with a built-in ``dataset``: its bundled model. ``hardware``: the area and energy
     model (default :class:`~axmac.gen.explore_hw.GateLevelHardware`). ``executor`` overrides
     ``jobs``/``scheduler`` (the caller then closes it). ``widths=None``: :data:`DEFAULT_WIDTHS` for a
-    float model, none for a quantized one.
+    float model, none for a quantized one. ``strategies=None``: :data:`DEFAULT_STRATEGIES`, without
+    those that need accuracy when there is no dataset.
     """
     from ..onnx_import.inputs import shapes_from_arrays
     from .datasets import BUILTIN, default_model
@@ -127,12 +128,15 @@ def explore(model=None, dataset=None, *, inputs=None, limit=None, calibration=No
     array = array or ArrayConfig()
     if array.dataflow != "ws":
         raise AxmacError("explore measures weight-stationary PEs: --dataflow os is not supported")
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown or not strategies:
-        raise AxmacError(f"unknown strategy {unknown[0] if unknown else ''!r} (known: {', '.join(STRATEGIES)})")
+    if strategies is not None:
+        unknown = [s for s in strategies if s not in STRATEGIES]
+        if unknown or not strategies:
+            raise AxmacError(f"unknown strategy {unknown[0] if unknown else ''!r} (known: {', '.join(STRATEGIES)})")
     if energy_samples < 2 or energy_images < 1:
         raise AxmacError("--energy-samples must be at least 2 and --energy-images at least 1")
     data, sample = _data_args(model, dataset, inputs, limit, calibration)
+    if strategies is None:
+        strategies = [s for s in DEFAULT_STRATEGIES if data["dataset"] is not None or s not in NEED_ACCURACY]
     if data["dataset"] is None:
         need = [s for s in strategies if s in NEED_ACCURACY]
         if need:

@@ -103,8 +103,9 @@ class Evaluator:
             if missing or area[d] is None:
                 hw_jobs.append(HardwareJob(d, tuple(missing)))
         todo = hw_jobs + [acc_jobs[k] for k in acc_jobs if acc[k] is None]
-        results = self.executor.map(run_job, [(ctx, job, self.threads) for job in todo], desc=desc)
-        for job, res in zip(todo, results, strict=True):
+
+        def store(i, res):  # as each job finishes: an interrupted run keeps what was done
+            job = todo[i]
             self.jobs_run[job.kind] += 1
             if job.kind == "accuracy":
                 k = job.key(ctx)
@@ -116,6 +117,8 @@ class Evaluator:
                 for w in job.widths_list:
                     energy[job.design, w] = res["energy"][_wkey(w)]
                     self.cache.put("energy", job.energy_key(ctx, w), energy[job.design, w])
+
+        self.executor.map(run_job, [(ctx, job, self.threads) for job in todo], desc=desc, on_result=store)
         out = []
         for p in points:
             r = Result(p)

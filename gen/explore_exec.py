@@ -1,9 +1,10 @@
 """Where the jobs of ``axmac explore`` run: this process, local worker processes, or a Dask cluster.
 
 Every executor has one method, :meth:`Executor.map`: run ``fn(*args)`` for each item, show a
-progress bar (tqdm on stderr) that advances as jobs finish, and return the results **in the
-order of the items**, whatever the order they finished in. The caller assembles results in that
-order, so the answer does not depend on the executor or on timing.
+progress bar (tqdm on stderr) that advances as jobs finish, hand each result to ``on_result(i,
+result)`` as it arrives (the caller stores it: an interrupted run keeps what was finished), and
+return the results **in the order of the items**, whatever the order they finished in. The caller
+assembles results in that order, so the answer does not depend on the executor or on timing.
 
 * :class:`InlineExecutor` (``jobs=1``): in this process, one after the other.
 * :class:`LocalExecutor` (default, ``--jobs N``): a ``concurrent.futures.ProcessPoolExecutor`` of
@@ -36,7 +37,7 @@ class Executor:
     name = "executor"
     workers = 1
 
-    def map(self, fn, items: list[tuple], desc: str = "explore") -> list:
+    def map(self, fn, items: list[tuple], desc: str = "explore", on_result=None) -> list:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -57,22 +58,27 @@ class InlineExecutor(Executor):
 
     name = "inline"
 
-    def map(self, fn, items, desc="explore"):
+    def map(self, fn, items, desc="explore", on_result=None):
         out = []
         with _bar(len(items), desc) as bar:
-            for args in items:
+            for i, args in enumerate(items):
                 out.append(fn(*args))
+                if on_result is not None:
+                    on_result(i, out[-1])
                 bar.update(1)
         return out
 
 
-def _gather(futures: list, as_completed, result, cancel, desc: str) -> list:
+def _gather(futures: list, as_completed, result, cancel, desc: str, on_result) -> list:
     index = {id(f): i for i, f in enumerate(futures)}
     out = [None] * len(futures)
     with _bar(len(futures), desc) as bar:
         try:
             for f in as_completed(futures):
-                out[index[id(f)]] = result(f)
+                i = index[id(f)]
+                out[i] = result(f)
+                if on_result is not None:
+                    on_result(i, out[i])
                 bar.update(1)
         except BaseException:
             for f in futures:
@@ -90,7 +96,7 @@ class LocalExecutor(Executor):
         self.workers = max(1, int(jobs or os.cpu_count() or 1))
         self._pool = None
 
-    def map(self, fn, items, desc="explore"):
+    def map(self, fn, items, desc="explore", on_result=None):
         if not items:
             return []
         import concurrent.futures as cf
@@ -99,7 +105,7 @@ class LocalExecutor(Executor):
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         futures = [self._pool.submit(fn, *args) for args in items]
-        return _gather(futures, cf.as_completed, lambda f: f.result(), lambda f: f.cancel(), desc)
+        return _gather(futures, cf.as_completed, lambda f: f.result(), lambda f: f.cancel(), desc, on_result)
 
     def close(self):
         if self._pool is not None:
@@ -134,14 +140,14 @@ class DaskExecutor(Executor):
         self.address = address
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
-    def map(self, fn, items, desc="explore"):
+    def map(self, fn, items, desc="explore", on_result=None):
         if not items:
             return []
         from distributed import as_completed
 
         futures = [self.client.submit(fn, *args, pure=False) for args in items]
         return _gather(futures, lambda fs: as_completed(fs, loop=self.client.loop), lambda f: f.result(),
-                       lambda f: f.cancel(), desc)
+                       lambda f: f.cancel(), desc, on_result)
 
     def close(self):
         self.client.close()
