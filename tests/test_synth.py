@@ -1,5 +1,9 @@
 """gen/synth.py: Yosys generic / iCE40 flows on small designs whose figures are known independently."""
 
+import re
+import shutil
+from pathlib import Path
+
 import pytest
 from amaranth.hdl import Instance, Module, unsigned
 from amaranth.lib import wiring
@@ -9,6 +13,8 @@ from axmac.errors import AxmacError
 from axmac.gen.synth import SynthError, synth_component, synth_multiplier, synth_sources
 from axmac.golden.multipliers import make_multiplier
 from axmac.hw.multipliers import make_hw_multiplier
+from axmac.hw.multipliers.exact import ExactMultiplier
+from axmac.paths import BUILD_ROOT
 
 pytestmark = pytest.mark.synth
 
@@ -121,8 +127,57 @@ def test_cache_hit_returns_same_figures():
 def test_tool_failure_names_the_log(tmp_path):
     bad = tmp_path / "bad.v"
     bad.write_text("module bad(input a, output y); assign y = a &; endmodule\n")
-    with pytest.raises(SynthError, match=r"yosys failed.*log: .*yosys\.log"):
+    with pytest.raises(SynthError, match=r"yosys failed.*log: .*yosys\.log") as err:
         synth_sources([bad], "bad", cache=False)
+    log = Path(re.search(r"log: (\S+)\)", str(err.value)).group(1))
+    assert log.is_file()  # a failed run keeps its work folder
+    shutil.rmtree(log.parent)
+
+
+def _work_folders():
+    return set((BUILD_ROOT / "synth").glob("band-generic-*"))
+
+
+def test_work_folder_deleted_unless_kept(monkeypatch):
+    monkeypatch.delenv("AXMAC_KEEP_WORK", raising=False)
+    before = _work_folders()
+    r = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False)
+    assert r["work_dir"] is None and _work_folders() == before and r["gates"] == 3
+    kept = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False, keep_work=True)
+    monkeypatch.setenv("AXMAC_KEEP_WORK", "1")
+    env_kept = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False)
+    for res in (kept, env_kept):
+        work = Path(res["work_dir"])
+        assert work.parent == BUILD_ROOT / "synth" and (work / "yosys.log").is_file()
+        assert "assign" in (work / "netlist.v").read_text()
+        shutil.rmtree(work)
+
+
+@pytest.mark.parametrize("spec,bits", [("exact", 8), pytest.param("trunc:2", 10, marks=pytest.mark.slow)])
+def test_booth_mapped_netlist_is_exact(tmp_path, spec, bits):
+    """The flow maps the signed ``*`` of ``exact`` (and of ``trunc``'s kept 8x8 product) to a Booth
+    multiplier: its gate netlist, simulated on every operand pair (Verilator, the ``verilog:``
+    family's tabulation), gives the golden products; without the Booth pass the netlist differs."""
+    model = make_multiplier(spec, bits, True)
+    r = synth_multiplier(model, targets=("generic",), cache=False, keep_work=True)["generic"]
+    plain = synth_multiplier(model, targets=("generic",), booth="none")["generic"]
+    assert r["booth"] == "signed" and r["gates"] < plain["gates"]
+    net = tmp_path / "net.v"
+    shutil.copyfile(Path(r["work_dir"]) / "netlist.v", net)
+    shutil.rmtree(r["work_dir"])
+    assert (make_multiplier(f"verilog:{net}:mul", bits, True).table() == model.table()).all()
+
+
+def test_exact_is_the_smallest_structure():
+    """``exact`` builds the smallest measured exact structure (hw/multipliers/exact.py), here at
+    8 bits, within ABC's noise (1 %)."""
+    for signed in (True, False):
+        model = make_multiplier("exact", 8, signed)
+        chosen = synth_component(make_hw_multiplier(model), "mul", registered=False)["transistors"]
+        for structure, booth in (("mul", "none"), ("mul", "all"), ("array", "none"), ("csa", "none")):
+            other = synth_component(ExactMultiplier(model, structure=structure), "mul", registered=False,
+                                    booth=booth)["transistors"]
+            assert chosen <= 1.01 * other, (signed, structure, booth, chosen, other)
 
 
 def test_bad_arguments(tmp_path):
@@ -132,12 +187,17 @@ def test_bad_arguments(tmp_path):
         synth_sources([tmp_path / "missing.v"], "x")
     with pytest.raises(AxmacError, match="top module"):
         synth_sources([tmp_path / "missing.v"], "bad name")
+    with pytest.raises(AxmacError, match="booth must be one of signed, all, none, not 'yes'"):
+        synth_sources([tmp_path / "missing.v"], "x", booth="yes")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bits", [8, 12])
 def test_approximate_families_are_cheaper_than_exact(bits):
-    """What every source claims of these designs: fewer gates and LUTs than the exact multiplier."""
+    """What every source claims of these designs (ASIC area): fewer gates and transistors than the
+    exact multiplier. On iCE40 the claim holds for trunc, bam and Mitch-w; against the Booth
+    baseline, whose adders use the carry chains, Mitchell and DRUM-4 at 8 bits (155 and 172 LUT4
+    vs 127) and DRUM-6 at 12 bits (322 vs 284) take more LUTs than the exact multiplier."""
     specs = {8: ("trunc:2", "bam:6", "mitchell", "mitchw:4", "drum:4"),
              12: ("trunc:3", "bam:10", "mitchell", "mitchw:6", "drum:6")}[bits]
     exact = synth_multiplier(make_multiplier("exact", bits, True))
@@ -145,4 +205,5 @@ def test_approximate_families_are_cheaper_than_exact(bits):
         r = synth_multiplier(make_multiplier(spec, bits, True))
         assert r["generic"]["gates"] < exact["generic"]["gates"], spec
         assert r["generic"]["transistors"] < exact["generic"]["transistors"], spec
-        assert r["ice40"]["lut4"] < exact["ice40"]["lut4"], spec
+        if spec.startswith(("trunc", "bam", "mitchw")):
+            assert r["ice40"]["lut4"] < exact["ice40"]["lut4"], spec

@@ -8,9 +8,10 @@ bits in columns below ``k`` are not built at all; the constant 1 bits (signed: c
 Combinational, latency 0.
 """
 
-from amaranth.hdl import Const, Module, Signal
+from amaranth.hdl import Module
 
-from ...golden.multipliers.bam import bam_constants, bam_rows
+from ...golden.multipliers.bam import bam_constants
+from .array import partial_product_rows, row_sum
 from .base import MultiplierComponent, register_hw
 
 
@@ -22,19 +23,7 @@ class BamMultiplier(MultiplierComponent):
         m = Module()
         model = self.model
         n = model.bits
-        b = self.b.as_unsigned()
-        terms = []
-        for i, (_, invert) in enumerate(bam_rows(n, model.signed)):
-            keep = model.row_keep_mask(i)
-            if keep == 0:
-                continue
-            row = Signal(n, name=f"pp{i}")  # partial-product row i (bits of columns i .. i+n-1)
-            m.d.comb += row.eq(((self.a[i].replicate(n) & b) ^ invert) & keep)
-            terms.append(row << i)
+        rows = partial_product_rows(self.a, self.b, model.signed, keep=model.row_keep_mask)
         const = sum(1 << c for c in bam_constants(n, model.signed) if c >= model.k)
-        if const:
-            terms.append(Const(const, 2 * n))
-        total = Signal(2 * n, name="pp_sum")
-        m.d.comb += total.eq(sum(terms) if terms else 0)
-        m.d.comb += self.p.eq(total)
+        m.d.comb += self.p.eq(row_sum(m, rows, const, 2 * n))
         return m

@@ -3,11 +3,15 @@
 Equal to the golden model (:mod:`axmac.golden.multipliers.trunc`):
 ``(a & ~(2**k-1)) * (b & ~(2**k-1)) == ((a >> k) * (b >> k)) << 2k`` with ``>>`` arithmetic for
 signed operands, so the hardware multiplies only the ``n-k`` kept bits and wires the ``2k`` low
-product bits to 0.
+product bits to 0. The kept product is built like ``exact`` at width ``n-k``
+(:func:`axmac.hw.multipliers.array.exact_product`: ``*``, Booth-mapped by the flow, for signed
+``n-k >= 8``; the Dadda-reduced array otherwise), so ``trunc:k`` and ``exact`` at ``n-k`` bits
+cost the same.
 """
 
 from amaranth.hdl import Module
 
+from .array import exact_product
 from .base import MultiplierComponent, register_hw
 
 
@@ -17,6 +21,10 @@ class TruncMultiplier(MultiplierComponent):
 
     def elaborate(self, platform):
         m = Module()
-        k = self.model.k
-        m.d.comb += self.p.eq(((self.a >> k) * (self.b >> k)) << (2 * k))
+        k, sgn = self.model.k, self.model.signed
+        a, b = self.a[k:], self.b[k:]  # the kept n-k bits (a slice is unsigned: restore the sign)
+        if sgn:
+            a, b = a.as_signed(), b.as_signed()
+        kept = exact_product(m, a, b, sgn)
+        m.d.comb += self.p.eq(kept << (2 * k))
         return m
