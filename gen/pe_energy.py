@@ -8,7 +8,7 @@ golden model says, slot for slot), and weights the toggles of every segment's wi
 library (:class:`axmac.gen.energy.EnergyModel`). The result holds per-segment energies by group,
 so the caller can average them per slot, scale them to an inference
 (:func:`axmac.gen.pe_workload.estimate`) or compare designs on the same segments
-(:func:`compare`).
+(:func:`savings`, :mod:`axmac.gen.bypass_study`).
 
 A cmd module (``axmac energy``) only parses options into a :class:`PEDesign` (or an
 ``ArrayConfig``), calls these and prints.
@@ -111,7 +111,7 @@ class PEMeasurement:
         return {g: float(v) for g, v in zip(self.groups, self.energy.sum(axis=0) / self.slots.sum(), strict=True)}
 
 
-def _check_outputs(design: PEDesign, segments: list[Segment], stim: dict, outputs: dict) -> None:
+def _check_outputs(design: PEDesign, stim: dict, outputs: dict) -> None:
     """The simulated ``psum_out`` and codes must equal the golden PE's, slot for slot."""
     t = slice(RESET_CYCLES, None)
     w_eff = np.maximum.accumulate(np.where(stim["w_load"][t] == 1, np.arange(len(stim["w_load"][t])), 0))
@@ -140,7 +140,7 @@ def measure_pe(design: PEDesign, segments: list[Segment], *, tech: TechLib | Non
     stim, windows = stimulus(segments, reset=RESET_CYCLES)
     act = sim.run(stim, windows)
     if check:
-        _check_outputs(design, segments, stim, act.outputs)
+        _check_outputs(design, stim, act.outputs)
     model = EnergyModel(sim.net, tech.library(), module_group, options)
     energy = model.energy(act.toggles, act.cycles)
     duty = None
@@ -155,11 +155,6 @@ def measure_pe(design: PEDesign, segments: list[Segment], *, tech: TechLib | Non
                                                                           for n, t in model.trees.items()}})
 
 
-def compare(designs: list[PEDesign], segments: list[Segment], **kw) -> list[PEMeasurement]:
-    """:func:`measure_pe` of every design on the same segments (the first is the baseline)."""
-    return [measure_pe(d, segments, **kw) for d in designs]
-
-
 def savings(base: PEMeasurement, other: PEMeasurement) -> dict[str, float]:
     """Area cost and energy saving of ``other`` against ``base`` (same segments): um^2, %, pJ/slot, %."""
     a0, a1 = sum(base.area.values()), sum(other.area.values())
@@ -168,4 +163,4 @@ def savings(base: PEMeasurement, other: PEMeasurement) -> dict[str, float]:
             "energy_cost_pj_per_slot": e1 - e0, "saving_pct": 100.0 * (e0 - e1) / e0}
 
 
-__all__ = ["PEDesign", "PEMeasurement", "compare", "measure_pe", "pe_area", "savings"]
+__all__ = ["PEDesign", "PEMeasurement", "measure_pe", "pe_area", "savings"]
