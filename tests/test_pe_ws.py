@@ -14,6 +14,7 @@ import pytest
 from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.pe import MUL_USED, add_ctrl, mul_ctrl, pe_products
+from axmac.hw.pe_os import OutputStationaryPE
 from axmac.hw.pe_ws import WeightStationaryPE
 from tests.array_bench import check_isolation, fit, run_sim
 
@@ -107,17 +108,14 @@ def test_commit_reads_the_old_shadow():
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_constructor_checks():
+    """The checks every PE shares (hw/mac_slot.check_pe_args; the others are pinned by tests/test_pe.py)
+    plus the overflow mode, on both array PEs."""
     m8 = make_multiplier("exact", 8, True)
-    with pytest.raises(TypeError, match="multiplier must be a Multiplier golden model"):
-        WeightStationaryPE(multiplier="exact")
-    with pytest.raises(TypeError, match="bypass must be a Bypass, not 'all'"):
-        WeightStationaryPE(multiplier=m8, bypass="all")
-    with pytest.raises(ValueError, match="gating must be one of 'none', 'enable', 'icg', not 'clock'"):
-        WeightStationaryPE(multiplier=m8, gating="clock")
-    with pytest.raises(ValueError, match="overflow must be one of 'wrap', 'saturate', not 'clip'"):
-        WeightStationaryPE(multiplier=m8, overflow="clip")
-    with pytest.raises(ValueError, match="acc_bits must be in 16..64 for 8-bit operands, not 15"):
-        WeightStationaryPE(multiplier=m8, acc_bits=15)
-    with pytest.raises(ValueError, match=r"overflow='saturate' needs acc_bits >= 17 \(a product and a sign bit\), "
-                                         "not 16"):
-        WeightStationaryPE(multiplier=m8, acc_bits=16, overflow="saturate")
+    for cls in (WeightStationaryPE, OutputStationaryPE):
+        with pytest.raises(TypeError, match="multiplier must be a Multiplier golden model"):
+            cls(multiplier="exact")
+        with pytest.raises(ValueError, match="overflow must be one of 'wrap', 'saturate', not 'clip'"):
+            cls(multiplier=m8, overflow="clip")
+        with pytest.raises(ValueError, match=r"overflow='saturate' needs acc_bits >= 17 \(a product and a sign "
+                                             r"bit\), not 16"):
+            cls(multiplier=m8, acc_bits=16, overflow="saturate")
