@@ -34,10 +34,10 @@ def special_values(fmt: OperandFormat) -> np.ndarray:
     return np.array(sorted({0, 1, fmt.lo, fmt.hi} | ({-1, 2} if fmt.signed else {2})), dtype=np.int64)
 
 
-def activations(rng: np.random.Generator, fmt: OperandFormat, n: int) -> np.ndarray:
-    """``n`` activations in ``fmt``'s range, rich in 0 and +-1."""
-    a = rng.integers(fmt.lo, fmt.hi + 1, n)
-    pick = rng.random(n)
+def activations(rng: np.random.Generator, fmt: OperandFormat, shape: int | tuple[int, ...]) -> np.ndarray:
+    """Activations (or any operands) in ``fmt``'s range, rich in 0 and +-1, of ``shape``."""
+    a = rng.integers(fmt.lo, fmt.hi + 1, shape)
+    pick = rng.random(shape)
     a[pick < 0.2] = 0
     a[(pick >= 0.2) & (pick < 0.35)] = 1
     if fmt.signed:

@@ -134,23 +134,27 @@ def test_tool_failure_names_the_log(tmp_path):
     shutil.rmtree(log.parent)
 
 
-def _work_folders():
-    return set((BUILD_ROOT / "synth").glob("band-generic-*"))
-
-
 def test_work_folder_deleted_unless_kept(monkeypatch):
+    """A top name of its own: no other test's work folder comes and goes in the glob (pytest -n)."""
+    def folders():
+        return set((BUILD_ROOT / "synth").glob("keepwork-generic-*"))
+
+    def run(**kw):
+        return synth_component(_BitwiseAnd(3), "keepwork", target="generic", registered=False, cache=False, **kw)
+
     monkeypatch.delenv("AXMAC_KEEP_WORK", raising=False)
-    before = _work_folders()
-    r = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False)
-    assert r["work_dir"] is None and _work_folders() == before and r["gates"] == 3
-    kept = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False, keep_work=True)
+    before = folders()
+    r = run()
+    assert r["work_dir"] is None and folders() == before and r["gates"] == 3
+    kept = run(keep_work=True)
     monkeypatch.setenv("AXMAC_KEEP_WORK", "1")
-    env_kept = synth_component(_BitwiseAnd(3), "band", target="generic", registered=False, cache=False)
+    env_kept = run()
     for res in (kept, env_kept):
         work = Path(res["work_dir"])
         assert work.parent == BUILD_ROOT / "synth" and (work / "yosys.log").is_file()
         assert "assign" in (work / "netlist.v").read_text()
         shutil.rmtree(work)
+    assert folders() == before
 
 
 @pytest.mark.parametrize("spec,bits", [("exact", 8), pytest.param("trunc:2", 10, marks=pytest.mark.slow)])
