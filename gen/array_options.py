@@ -103,17 +103,24 @@ def _manifest_config(path):
     return None
 
 
+def read_config_file(path):
+    """The :class:`~axmac.config.ArrayConfig` of a TOML/JSON file or of a ``manifest.json``."""
+    from ..config import load_config
+
+    return _manifest_config(path) or load_config(path)
+
+
 def config_from_args(args):
     """The :class:`~axmac.config.ArrayConfig` of ``--config``/``--preset`` and the explicit options.
 
     Raises :class:`~axmac.errors.AxmacError` (one line) for an impossible configuration or an
     unknown multiplier spec.
     """
-    from ..config import ArrayConfig, load_config
+    from ..config import ArrayConfig
     from ..golden.multipliers import make_multiplier
 
     if getattr(args, "config", None) is not None:
-        base = _manifest_config(args.config) or load_config(args.config)
+        base = read_config_file(args.config)
     elif getattr(args, "preset", None) is not None:
         base = PRESETS[args.preset]
     else:

@@ -47,7 +47,8 @@ def cmd_emulate(args) -> int:
         res, rep = emulate(args.model, args.dataset, multiplier=args.multiplier, layers=layer_map, bypass=args.bypass,
                            bias_correction=args.bias_correction, limit=args.limit, batch_size=args.batch_size,
                            k_tile=args.k_tile, stats=args.stats, quant=options.quant_config(args),
-                           input_shapes=options.input_shapes(args), ort_ref=args.ort_ref, progress=bar)
+                           input_shapes=options.input_shapes(args), ort_ref=args.ort_ref, progress=bar,
+                           requant=args.requant, float_layers=args.float_layers)
     if args.json:
         print_json(res, indent=2)
         return 0
@@ -60,7 +61,7 @@ def cmd_emulate(args) -> int:
     if res["onnxruntime_note"]:
         print(f"  note: {res['onnxruntime_note']}")
     print(f"agreement with the exact integer model {res['agreement']:.4f}")
-    if rep.total is not None:
+    if rep.total is not None or rep.float_layers:
         print(stats_table(rep))
     print(f"{res['macs']:.4g} MACs in {res['seconds']:.3f} s = {res['macs_per_second']:.3g} MAC/s")
     return 0

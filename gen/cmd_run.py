@@ -62,18 +62,19 @@ def cmd_run(args) -> int:
     calib = read_calibration(args.calibration, args.model)
     inputs = read_inputs(args.inputs, args.model)
     shapes = {**shapes_from_arrays(args.model, inputs), **options.input_shapes(args)}
-    net = load_model(args.model, quant=options.quant_config(args), calibration=calib, input_shapes=shapes)
+    net = load_model(args.model, quant=options.quant_config(args), calibration=calib, input_shapes=shapes,
+                     float_layers=args.float_layers)
     if not net.outputs:
         raise AxmacError(f"{args.model} has no graph outputs: nothing to write")
     outputs, report = run_network(net, inputs, multiplier=args.multiplier, layers=layer_map, bypass=args.bypass,
                                   bias_correction=args.bias_correction, stats=args.stats, batch_size=args.batch_size,
-                                  k_tile=args.k_tile, trace=args.trace)
+                                  k_tile=args.k_tile, trace=args.trace, requant=args.requant)
     write_output(args.output, "--output", lambda f: np.savez(f, **{**report.tensors, **outputs}), "wb")
     if args.json:
         print_json({"model": str(args.model), "outputs": str(args.output), **report.to_dict()}, indent=2)
     else:
         print(f"{args.model}: {report.samples} sample(s), {report.macs} MACs in {report.seconds:.3f} s; "
               f"outputs -> {args.output}")
-        if report.total is not None:
+        if report.total is not None or report.float_layers:
             print(stats_table(report))
     return 0

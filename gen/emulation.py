@@ -62,7 +62,7 @@ def ort_integer_note(model: str | Path) -> str | None:
 
 def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bias_correction=False, limit=None,
             batch_size=None, k_tile=None, stats=True, quant=None, input_shapes=None, ort_ref=True,
-            progress=None) -> tuple[dict, object]:
+            progress=None, requant="float", float_layers="auto") -> tuple[dict, object]:
     """Run the emulation; return ``(results dict, Report of the approximate run)``.
 
     Parameters
@@ -71,8 +71,10 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         The ONNX model; ``None``: the bundled model of a built-in dataset.
     dataset : str or path
         ``"mnist"``, ``"digits"`` or an npz (:func:`axmac.gen.datasets.load_dataset`).
-    multiplier, layers, bypass, bias_correction, batch_size, k_tile, stats
+    multiplier, layers, bypass, bias_correction, batch_size, k_tile, stats, requant
         As :func:`axmac.golden.engine.run_network`.
+    float_layers : "auto" | "quantize" | "float"
+        As :func:`axmac.onnx_import.loader.load_model`.
     limit : int, optional
         Use only the first ``limit`` test samples.
     quant : QuantConfig, optional
@@ -110,7 +112,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
         x = x.astype(want, copy=False) if x.dtype.kind == "f" else x
         calib = calib.astype(want, copy=False) if calib.dtype.kind == "f" else calib
     shapes = {**shapes_from_arrays(model, {name: x}), **(input_shapes or {})}  # dynamic dims from the dataset
-    net = load_model(model, quant=quant, calibration={name: calib}, input_shapes=shapes)
+    net = load_model(model, quant=quant, calibration={name: calib}, input_shapes=shapes, float_layers=float_layers)
     if not net.outputs:
         raise AxmacError(f"{model} has no graph outputs: emulate scores the first one")
     if hasattr(progress, "reset"):
@@ -118,23 +120,23 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     update = getattr(progress, "update", progress)
     # warm-up on one sample: JIT compilation of the kernels stays out of the measured throughput
     run_network(net, {name: x[:1]}, multiplier=multiplier, layers=layers, bypass=bypass, stats=stats,
-                k_tile=k_tile)
+                k_tile=k_tile, requant=requant)
     out, rep = run_network(net, {name: x}, multiplier=multiplier, layers=layers, bypass=bypass,
                            bias_correction=bias_correction, stats=stats, batch_size=batch_size, k_tile=k_tile,
-                           progress=update)
+                           progress=update, requant=requant)
     pred = _top1(out[net.outputs[0].name], len(y))
     all_exact = rep.layers and all(layer.multiplier == "exact" for layer in rep.layers)
     exact_seconds = None
     if all_exact and not bias_correction:
         pred_exact = pred  # bypassed products are exact too: the exact integer model itself
     else:
-        out_e, rep_e = run_network(net, {name: x}, stats=False, batch_size=batch_size)
+        out_e, rep_e = run_network(net, {name: x}, stats=False, batch_size=batch_size, requant=requant)
         pred_exact = _top1(out_e[net.outputs[0].name], len(y))
         exact_seconds = rep_e.seconds
     results = {
         "model": model, "dataset": str(dataset), "samples": int(len(y)),
         "multiplier": multiplier, "layers": {layer.name: layer.multiplier for layer in rep.layers},
-        "bypass": str(bypass), "bias_correction": bool(bias_correction), "k_tile": k_tile,
+        "bypass": str(bypass), "bias_correction": bool(bias_correction), "k_tile": k_tile, "requant": requant,
         "accuracy": float((pred == y).mean()),
         "exact_accuracy": float((pred_exact == y).mean()),
         "onnxruntime_accuracy": ort_accuracy(model, name, x, y) if ort_ref else None,
@@ -147,6 +149,7 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
                                                     "calibration": quant.calibration,
                                                     "percentile": quant.percentile},
         "per_layer": [layer.to_dict() for layer in rep.layers],
+        "float_layers": [layer.to_dict() for layer in rep.float_layers], "float_macs": rep.float_macs,
     }
     return results, rep
 

@@ -210,6 +210,9 @@ def quantization():
     g.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     g.add_argument("--percentile", type=percentile, metavar="P",
                    help="activation range from the P-th percentile of |x| (default: the maximum)")
+    g.add_argument("--float-layers", choices=("auto", "quantize", "float"), default="auto",
+                   help="float MAC layers of a model quantized already: auto (default: kept in float32, as "
+                   "onnxruntime runs them, and listed apart), quantize (by axmac, with --calibration) or float")
     return p
 
 
@@ -251,6 +254,9 @@ def arithmetic():
                    "(default: all of K)")
     g.add_argument("--no-stats", dest="stats", action="store_false",
                    help="skip the trivial-computation statistics (faster: exact layers use the BLAS path)")
+    g.add_argument("--requant", choices=("float", "fixed"), default="float",
+                   help="rounding of requantizing layers: float (float32 scale, round half to even, as onnxruntime; "
+                   "default) or fixed (the array's integer multiplier and rounding shift)")
     return p
 
 
@@ -265,16 +271,18 @@ def dataset():
 
 
 def array_shape():
-    """``--rows``, ``--cols``, ``--dataflow``, ``--acc-bits`` of a MAC array."""
+    """``--rows``, ``--cols``, ``--dataflow``, ``--acc-bits``, ``--acc-depth`` of a MAC array
+    (``None`` when not given: the command's default or ``--config`` decides)."""
     p, g = parent("array")
     dim = int_in(1, MAX_SIDE, what="a positive integer")
-    g.add_argument("--rows", type=dim, required=True, metavar="R", help="array rows")
-    g.add_argument("--cols", type=dim, required=True, metavar="C", help="array columns")
-    g.add_argument("--dataflow", choices=("ws", "os"), default="ws",
+    g.add_argument("--rows", type=dim, metavar="R", help="array rows (default 8)")
+    g.add_argument("--cols", type=dim, metavar="C", help="array columns (default 8)")
+    g.add_argument("--dataflow", choices=("ws", "os"),
                    help="ws: weight-stationary (default); os: output-stationary")
     g.add_argument("--acc-bits", type=int_in(2 * MIN_BITS, MAX_ACC_BITS, what="an accumulator width in bits"),
-                   default=32,
                    metavar="BITS", help="accumulator width, for partial-sum traffic (default 32)")
+    g.add_argument("--acc-depth", type=positive_int, metavar="D",
+                   help="ws: accumulator buffer rows, the most X rows a tile streams (default 256)")
     return p
 
 

@@ -79,11 +79,13 @@ STATS_COLUMNS = (("(a)zero", "zero"), ("(b)one", "one"), ("(d)add0", "add_zero")
 
 
 def stats_table(report) -> str:
-    """Per-layer and total trivial-computation percentages of an engine Report (Ma & Jiao, Table II)."""
+    """Per-layer and total trivial-computation percentages of an engine Report (Ma & Jiao, Table II);
+    float layers (run in float32, not on the array) are listed after the total, without statistics."""
     def row(name, mult, macs, st):
-        f = st.fractions()
-        return [name, mult, f"{macs:.3g}", *(f"{100 * f[k]:.2f}%" for _, k in STATS_COLUMNS)]
+        f = st.fractions() if st is not None else None
+        return [name, mult, f"{macs:.3g}", *((f"{100 * f[k]:.2f}%" if f else "-") for _, k in STATS_COLUMNS)]
 
     rows = [row(layer.name, layer.multiplier, layer.macs, layer.stats) for layer in report.layers]
     rows.append(row("total", "", report.macs, report.total))
+    rows += [row(layer.name, f"float {layer.op}", layer.macs, None) for layer in report.float_layers]
     return format_table(["layer", "mult", "MACs", *(h for h, _ in STATS_COLUMNS)], rows, left=2, rule=False)
