@@ -20,7 +20,7 @@ from ..errors import AxmacError
 from ..golden.ops import kernel
 from ..ir import Node, OperandFormat
 from .graph import elem_types, static_shapes
-from .protos import node_attrs, np_dtype
+from .protos import node_attrs, np_dtype, tensor_arrays
 from .runtime import check_finite
 
 #: operators that become :class:`MacLayer` (or float layers, when a quantized model leaves them in float).
@@ -54,12 +54,10 @@ class Converter:
     """State shared by the form converters while one folded model is converted (see module doc)."""
 
     def __init__(self, proto):
-        from onnx import numpy_helper
-
         self.proto = proto
         g = proto.graph
         self.g = g
-        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.consts: dict[str, np.ndarray] = tensor_arrays(g.initializer)
         self.shapes = static_shapes(proto)
         self.etypes = elem_types(proto)
         self.producer = {o: n for n in g.node for o in n.output if o}

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import AxmacError
 from .inputs import fix_input_shapes, parse_input_shapes
 from .ms_shapes import annotate_ms_ops
+from .protos import tensor_arrays
 
 
 class ShapeWarning(UserWarning):
@@ -177,7 +178,7 @@ def fold_constants(proto):
     opsets = list(proto.opset_import)
     for _ in range(8):
         proto = infer(proto)
-        consts = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+        consts = tensor_arrays(proto.graph.initializer)
         keep, changed = [], False
         for node in proto.graph.node:
             outs = [o for o in node.output if o]

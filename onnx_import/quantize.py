@@ -135,7 +135,7 @@ def calibrate(model, tensors: list[str], calibration: dict, cfg: QuantConfig) ->
             m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # failures become our one-line error, not onnxruntime's log lines
     try:
         sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001
@@ -212,6 +212,10 @@ def quantize_layer(fl, x_amax: float | None, cfg: QuantConfig) -> tuple[list, di
     ``x_amax`` None means shapes only: the activation scale is a placeholder 1.0.
     """
     bits = cfg.bits_of(fl.name)
+    n_out = fl.weight.shape[0] if fl.kind == "conv" else fl.weight.shape[1]
+    if fl.bias is not None and np.asarray(fl.bias).size != n_out:
+        raise AxmacError(f"layer {fl.name!r}: its bias has {np.asarray(fl.bias).size} elements for {n_out} output "
+                         "channels")
     axis = 0 if fl.kind == "conv" else 1
     wq, w_scale = quantize_weight(fl.weight, bits, per_channel=cfg.per_channel, axis=axis)
     x_scale = np.float32(1.0) if x_amax is None else symmetric_scale(x_amax, bits).reshape(())[()]

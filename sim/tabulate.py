@@ -185,8 +185,10 @@ def _simulate(path: Path, ports: VerilogPorts, bits: int) -> np.ndarray:
             msg = _first_error(proc.stdout + "\n" + proc.stderr, "%Error")
             raise SpecError(f"verilog: Verilator cannot build {path.name}:{ports.top}: {msg}")
         run = subprocess.run([str(exe), str(work / "out.bin")], capture_output=True, text=True, timeout=600)
-        if run.returncode != 0:
-            raise RuntimeError(f"table harness failed for {path}: {run.stderr.strip()}")
+        if run.returncode != 0:  # e.g. a combinational loop: %Error-DIDNOTCONVERGE
+            msg = _first_error(run.stdout + "\n" + run.stderr, "%Error")
+            raise SpecError(f"verilog: simulating {path.name}:{ports.top} on every input pair failed "
+                            f"(is it combinational, without loops?): {msg}")
         raw = np.fromfile(work / "out.bin", dtype="<u4")
     finally:
         shutil.rmtree(work, ignore_errors=True)

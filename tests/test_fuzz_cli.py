@@ -39,22 +39,9 @@ SLOW = {name: 10 * n for name, n in FAST.items()}
 
 #: Defects outside gen/ the fuzz finds, by case id (strict xfail: the fix makes the case pass; then
 #: delete its entry). Reproduce one with ``pytest "tests/test_fuzz_cli.py::test_fuzz_slow[<id>]" -m slow``.
-_BIAS = ("onnx_import/quantize.py quantize_layer: a float Conv whose bias has the wrong size (5 for 3 output "
-         "channels) raises ValueError 'operands could not be broadcast together' instead of an AxmacError")
-_ORT_LOG = ("onnx_import/quantize.py calibration: onnxruntime prints its own '[E:onnxruntime:...] ExecuteKernel' "
-            "lines on stderr before axmac's one-line error (a bias of the wrong size; set log_severity_level on "
-            "the calibration session)")
-_RAW = ("onnx_import/graph.py: an initializer whose raw_data does not match its dims (a flipped byte) raises "
-        "ValueError 'cannot reshape array' from onnx.numpy_helper.to_array instead of an AxmacError")
-_LOOP = ("sim/tabulate.py _simulate: a Verilog module with a combinational loop builds, but its table harness "
-         "exits non-zero (the Verilated model does not converge): RuntimeError 'table harness failed', not a SpecError")
-KNOWN: dict[str, str] = {
-    **{f"onnx-structure-{i}": _BIAS for i in (14, 274, 401, 471, 473, 536, 1022)},
-    **{f"onnx-structure-{i}": _ORT_LOG for i in (74, 95, 122, 258, 337, 470, 503, 520, 525, 580, 591, 722, 904, 929,
-                                                 1102, 1118, 1181)},
-    "onnx-bytes-144": _RAW,
-    **{f"verilog-{i}": _LOOP for i in (4, 18, 23, 27, 30, 34, 50, 53, 54, 55, 57, 59)},
-}
+#: Empty: the defects it found (a bias of the wrong size, onnxruntime's log lines, an undecodable
+#: initializer, a Verilog multiplier with a combinational loop) are fixed.
+KNOWN: dict[str, str] = {}
 
 
 def _params(counts, marks=()):
