@@ -1,7 +1,8 @@
 """The array's controller: tile starts, weight rows, os joins and credits (docs/array.md).
 
 All conditions are on register values of the current cycle plus the streams' ``valid`` bits
-(``ready`` may depend on ``valid``: joins); every update takes effect at the next edge.
+(``ready`` may depend on ``valid``: joins); every update takes effect at the next edge. Latency
+0 (the handshakes are combinational), throughput one ``a`` (and ``w``) beat per cycle.
 
 Weight-stationary (rules 1-4 of docs/array.md):
 
@@ -30,8 +31,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import COUNT_BITS, ArrayConfig
-from .layouts import M_BITS, cmd_layout, index_shape
-from .mesh import check_config
+from .layouts import M_BITS, check_config, cmd_layout, index_shape
 
 
 class Controller(wiring.Component):

@@ -19,6 +19,12 @@ MULT_BITS = 31
 SHIFT_BITS = 6
 
 
+def check_config(config) -> None:
+    """TypeError unless ``config`` is an :class:`~axmac.config.ArrayConfig` (every array component takes one)."""
+    if not isinstance(config, ArrayConfig):
+        raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+
+
 def index_shape(n: int) -> Shape:
     """An index ``0..n-1``, at least one bit wide (zero-width vectors are lint errors in Verilog)."""
     return unsigned(max(1, (n - 1).bit_length()))

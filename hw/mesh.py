@@ -25,14 +25,9 @@ from ..config import COUNTER_BITS, ArrayConfig
 from ..golden.bypass import Bypass
 from ..golden.multipliers import make_multiplier
 from .counters import NCOUNT, PECounters, counters_port
-from .layouts import act_lane_layout, w_layout, weight_lane_layout
+from .layouts import act_lane_layout, check_config, w_layout, weight_lane_layout
 from .pe_os import OutputStationaryPE
 from .pe_ws import WeightStationaryPE
-
-
-def check_config(config) -> None:
-    if not isinstance(config, ArrayConfig):
-        raise TypeError(f"config must be an ArrayConfig, not {config!r}")
 
 
 class Mesh(wiring.Component):

@@ -25,8 +25,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig
-from .layouts import o_layout, qp_layout
-from .mesh import check_config
+from .layouts import check_config, o_layout, qp_layout
 from .overflow import fit
 
 

@@ -22,8 +22,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import ArrayConfig
-from .layouts import M_BITS, qp_layout
-from .mesh import check_config
+from .layouts import M_BITS, check_config, qp_layout
 
 
 class ParamBanks(wiring.Component):

@@ -35,6 +35,7 @@ from .layouts import (
     M_BITS,
     a_layout,
     act_lane_layout,
+    check_config,
     cmd_layout,
     index_shape,
     o_layout,
@@ -42,7 +43,7 @@ from .layouts import (
     w_layout,
     weight_lane_layout,
 )
-from .mesh import Mesh, check_config
+from .mesh import Mesh
 from .out_fifo import OutputFifo
 from .output_stage import OutputStage
 from .param_banks import ParamBanks
