@@ -39,11 +39,11 @@ from pathlib import Path
 from ..errors import AxmacError
 from ..paths import build_dir
 from ..verilog import write_design
-from .synth import _run_tool, tool_versions
+from .synth import booth_prepass, run_tool, tool_versions
 from .techlib import TechLib, patched_liberty
 
 #: bump when the script or the outputs change: old work folders are then ignored
-FLOW_REVISION = 1
+FLOW_REVISION = 2
 LIB_NAME = "cells.lib"
 
 
@@ -75,6 +75,7 @@ def _script(names: list[str], top: str) -> str:
     return "\n".join([
         *(f"read_verilog -sv {n}" for n in names),
         f"hierarchy -check -top {top}",
+        booth_prepass("signed"),  # the exact baseline's structure (gen/synth.py: smallest for signed >= 8 bits)
         f"synth -top {top}",
         "delete t:$scopeinfo",
         "dfflegalize -cell $_DFF_P_ 01 -cell $_DLATCH_P_ x",
@@ -135,7 +136,7 @@ def map_sources(sources: list[str | Path], top: str, tech: TechLib, *, cache: bo
         (tmp / LIB_NAME).write_text(lib_text)
         (tmp / "map.ys").write_text(_script(names, top))
         log = tmp / "yosys.log"
-        _run_tool("yosys", ["-q", "-l", log.name, "map.ys"], tmp, log, timeout)
+        run_tool("yosys", ["-q", "-l", log.name, "map.ys"], tmp, log, timeout)
         design = json.loads((tmp / "stat.json").read_text())["design"]
         cells = {k: int(v) for k, v in (design.get("num_cells_by_type") or {}).items()}
         (tmp / "result.json").write_text(json.dumps({

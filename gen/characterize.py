@@ -53,7 +53,7 @@ def characterize(model, *, hw: bool = True, targets: tuple[str, ...] = ("generic
     ``None``) and ``hw_note`` (why there are no hardware figures, or ``None``).
     """
     from ..golden.metrics import error_metrics
-    from ..hw.multipliers import HW_FAMILIES, _load_families
+    from ..hw.multipliers import hw_families
 
     res = error_metrics(model, samples=samples, seed=seed, exhaustive=exhaustive)
     for t in HW_KEYS:
@@ -63,8 +63,7 @@ def characterize(model, *, hw: bool = True, targets: tuple[str, ...] = ("generic
     res["hw_note"] = None
     if not hw:
         return res
-    _load_families()
-    if model.family not in HW_FAMILIES:  # a family without hardware: the error figures still stand
+    if model.family not in hw_families():  # a family without hardware: the error figures still stand
         res["hw_note"] = f"no hardware implementation for multiplier family {model.family!r}"
     elif model.family == "lut" and model.bits > LUT_HW_MAX_BITS:
         res["hw_note"] = (f"lut ROMs are synthesised up to {LUT_HW_MAX_BITS}-bit operands only "

@@ -69,10 +69,10 @@ def add_parser(sub) -> None:
 
 def cmd_list(args) -> int:
     from ..golden.multipliers import families
-    from ..hw.multipliers import HW_FAMILIES, _load_families
+    from ..hw.multipliers import hw_families
 
-    _load_families()
-    rows = [{"family": name, "param": cls.param, "summary": cls.summary, "hardware": name in HW_FAMILIES}
+    hw = hw_families()
+    rows = [{"family": name, "param": cls.param, "summary": cls.summary, "hardware": name in hw}
             for name, cls in families().items()]
     if args.json:
         print(json.dumps(rows, indent=1))

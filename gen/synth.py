@@ -120,7 +120,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def _run_tool(tool: str, args: list[str], cwd: Path, log: Path, timeout: float) -> None:
+def run_tool(tool: str, args: list[str], cwd: Path, log: Path, timeout: float) -> None:
     pkg, code = _RUNNERS[tool]
     if tool_versions()[pkg] == "missing":
         raise SynthError(f"{pkg} is not installed (pip install {pkg})")
@@ -210,7 +210,7 @@ def _stat(path: Path) -> tuple[dict[str, int], str | None, int]:
 def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str) -> dict:
     (work / "generic.ys").write_text(_generic_script(names, top, booth))
     log = work / "yosys.log"
-    _run_tool("yosys", ["-q", "-l", log.name, "generic.ys"], work, log, timeout)
+    run_tool("yosys", ["-q", "-l", log.name, "generic.ys"], work, log, timeout)
     gates, _, _ = _stat(work / "gates.json")
     cmos, trans, _ = _stat(work / "cmos.json")
     dff = sum(v for k, v in gates.items() if _is_ff(k))
@@ -227,7 +227,7 @@ def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str)
 def _ice40(work: Path, names: list[str], top: str, timeout: float, booth: str, freq_mhz: float, seed: int) -> dict:
     (work / "ice40.ys").write_text(_ice40_script(names, top, booth))
     log = work / "yosys.log"
-    _run_tool("yosys", ["-q", "-l", log.name, "ice40.ys"], work, log, timeout)
+    run_tool("yosys", ["-q", "-l", log.name, "ice40.ys"], work, log, timeout)
     cells, _, port_bits = _stat(work / "ice40.json")
     dev, pkg = ICE40_DEVICE
     fig = {
@@ -247,7 +247,7 @@ def _ice40(work: Path, names: list[str], top: str, timeout: float, booth: str, f
                        "not placed and routed (no lc, no fmax_mhz)")
         return fig
     plog = work / "nextpnr.log"
-    _run_tool("nextpnr-ice40", [f"--{dev}", "--package", pkg, "--json", f"{top}.json", "--freq", f"{freq_mhz:g}",
+    run_tool("nextpnr-ice40", [f"--{dev}", "--package", pkg, "--json", f"{top}.json", "--freq", f"{freq_mhz:g}",
                                 "--seed", str(seed), "--pcf-allow-unconstrained", "--timing-allow-fail",
                                 "--report", "report.json", "-q", "-l", plog.name], work, plog, timeout)
     rep = json.loads((work / "report.json").read_text())
@@ -398,5 +398,5 @@ def synth_multiplier(model, *, targets: tuple[str, ...] = TARGETS, cache: bool =
     return out
 
 
-__all__ = ["BOOTH", "TARGETS", "RegisteredWrapper", "SynthError", "booth_prepass", "keep_work_default",
+__all__ = ["BOOTH", "TARGETS", "RegisteredWrapper", "SynthError", "booth_prepass", "run_tool", "keep_work_default",
            "synth_component", "synth_multiplier", "synth_sources", "tool_versions"]

@@ -16,20 +16,15 @@ from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.pe import add_ctrl, mul_ctrl, pe_products
 from axmac.golden.requant import RequantParams
+from axmac.sim.stimulus import activations
 
 RNG = np.random.default_rng(21)
 P = OUTPUT_STAGES
 
 
 def rich_operands(fmt, shape):
-    """Operands with many 0 and +-1 (so that every bypass case fires)."""
-    v = RNG.integers(fmt.lo, fmt.hi + 1, shape)
-    pick = RNG.random(shape)
-    v[pick < 0.25] = 0
-    v[(pick >= 0.25) & (pick < 0.4)] = 1
-    if fmt.signed:
-        v[(pick >= 0.4) & (pick < 0.5)] = -1
-    return v
+    """Operands with many 0 and +-1 (so that every bypass case fires): sim/stimulus.py's generator."""
+    return activations(RNG, fmt, shape)
 
 
 def ref_run(cfg: ArrayConfig, prog):

@@ -9,6 +9,7 @@ from axmac.errors import AxmacError
 from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import Multiplier, OperandFormat, make_multiplier
 from axmac.golden.pe import add_ctrl, mul_ctrl, pe_products, pe_stream, wrap
+from axmac.sim.stimulus import activations, partial_sums
 
 from .test_bypass import ref_add_case, ref_is_one, ref_mul_case, ref_product, ref_reads_zero
 
@@ -76,21 +77,10 @@ def ref_pe(mult, bp, w, a_seq, s_seq, valid, acc_bits):
 
 
 def rich_stream(rng, fmt, n, acc_bits, mult, w):
-    """Activations rich in 0 and +-1; partial sums rich in 0 and in opposites of the product."""
-    a = rng.integers(fmt.lo, fmt.hi + 1, n)
-    pick = rng.random(n)
-    a[pick < 0.2] = 0
-    a[(pick >= 0.2) & (pick < 0.35)] = 1
-    if fmt.signed:
-        a[(pick >= 0.35) & (pick < 0.5)] = -1
-    s = rng.integers(-(1 << (acc_bits - 1)), 1 << (acc_bits - 1), n)
-    pick = rng.random(n)
-    s[pick < 0.2] = 0
-    opp = pick > 0.7
-    s[opp] = wrap(-np.asarray(mult(a[opp], w)), acc_bits)  # opposite of the multiplier's own product
-    exact_opp = (pick > 0.55) & (pick <= 0.7)
-    s[exact_opp] = wrap(-(a[exact_opp] * w), acc_bits)  # opposite of the exact product
-    return a, s
+    """Activations rich in 0 and +-1; partial sums rich in 0 and in opposites of the product
+    (the one PE stimulus generator of sim/stimulus.py)."""
+    a = activations(rng, fmt, n)
+    return a, partial_sums(rng, mult, a, w, acc_bits)
 
 
 @pytest.mark.parametrize("signed", [True, False])
