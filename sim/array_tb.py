@@ -201,14 +201,9 @@ class ArrayTB:
         self.mutation: dict | None = None  # see Expected.mutated: make the checks fail on purpose
         self.totals = {"runs": 0, "cycles": 0, "beats": 0, "sim_seconds": 0.0, "model_seconds": 0.0,
                        "check_seconds": 0.0}
-        self._clock = None
 
     async def start(self) -> None:
-        from cocotb.clock import Clock
-
-        if self._clock is None:
-            self._clock = Clock(self.dut.clk, 10, unit="ns")
-            self._clock.start()
+        """Hold the DUT in reset (the harness makes its own clock)."""
         self.dut.rst.value = 1
         self.dut.load.value = 0
         self.dut.dump.value = 0

@@ -146,18 +146,24 @@ def _watch_progress(path: Path, callback):
         th.join()
 
 
+#: Verilator flags of every harnessed build (see :func:`_fast_model`).
+FAST_MODEL_FLAGS = "--no-public-flat-rw --timing -CFLAGS -std=c++20 -CFLAGS -fcoroutines"
+
+
 @contextlib.contextmanager
 def _fast_model():
-    """Build without ``--public-flat-rw``, which cocotb's runner always passes to Verilator.
+    """Build without ``--public-flat-rw`` and with ``--timing``.
 
-    It makes every internal signal of the design visible to VPI, which keeps Verilator from
-    optimising them away: measured on the 8x8 array, 13k instead of 105k cycles/s. The testbench
-    only touches the harness's ports, which stay visible. :func:`~axmac.sim.runner.run_cocotb`
-    takes no build arguments, so the flag goes through the Verilator wrapper's
-    ``VERILATOR_TEST_FLAGS`` (appended to its command line) while the build runs.
+    cocotb's runner always passes ``--public-flat-rw``, which makes every internal signal visible
+    to VPI and so keeps Verilator from optimising them away: measured on the 8x8 array, 13k
+    instead of 105k cycles/s (the testbench only touches the harness's ports, marked public in
+    the harness itself). ``--timing`` lets the harness make its own clock (g++ 12 needs C++20
+    coroutines for it, shared/TOOLCHAIN.md). :func:`~axmac.sim.runner.run_cocotb` takes no build
+    arguments, so the flags go through the Verilator wrapper's ``VERILATOR_TEST_FLAGS``
+    (appended to its command line) while the build runs.
     """
     old = os.environ.get("VERILATOR_TEST_FLAGS")
-    os.environ["VERILATOR_TEST_FLAGS"] = f"{old or ''} --no-public-flat-rw".strip()
+    os.environ["VERILATOR_TEST_FLAGS"] = f"{old or ''} {FAST_MODEL_FLAGS}".strip()
     try:
         yield
     finally:
