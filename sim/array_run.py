@@ -13,6 +13,8 @@ A mismatch raises :class:`~axmac.sim.array_tb.Mismatch` with the GEMM's label an
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..config import ArrayConfig
@@ -75,7 +77,7 @@ async def run_gemm(tb, cfg: ArrayConfig, x, w, *, bias=None, requant: RequantPar
     depths = {p.name: p.depth for p in tb.spec.inputs} | {"o": tb.spec.out_depth}
     params = bias is not None or requant is not None
     ys, figs = [], {"cycles": 0, "runs": 0, "macs": G * M * K * N, "beats": 0, "simulated": 0}
-    before = dict(tb.totals)
+    before, t0 = dict(tb.totals), time.perf_counter()
     for ci, (m0, m1) in enumerate(row_chunks(cfg, depths, M, K, N, G, params)):
         program = gemm_program(cfg, x[:, m0:m1], w, bias=bias, requant=requant)
         pats = patterns
@@ -106,6 +108,7 @@ async def run_gemm(tb, cfg: ArrayConfig, x, w, *, bias=None, requant: RequantPar
     figs["utilization"] = figs["macs"] / (cfg.pes * figs["cycles"]) if figs["cycles"] else 0.0
     for k in ("sim_seconds", "model_seconds", "check_seconds"):
         figs[k] = tb.totals[k] - before[k]
+    figs["seconds"] = time.perf_counter() - t0  # all of it: programs, golden model, simulation, checks
     return np.concatenate(ys, axis=1), figs
 
 

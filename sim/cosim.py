@@ -102,11 +102,17 @@ def _output_to(log: Path | None):
             os.close(saved[1])
 
 
-def log_tail(path: Path, lines: int = 15) -> str:
+def first_error(path: Path | None) -> str:
+    """The first line of the log that reports an error (for a one-line message), or ``""``."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = path.read_text(errors="replace").splitlines() if path else []
     except OSError:
         return ""
+    for line in lines:
+        text = line.strip()
+        if "%Error" in text or "error:" in text.lower() or text.startswith(("Traceback", "RuntimeError")):
+            return text[:200]
+    return ""
 
 
 def report_progress(done: int, total: int) -> None:
@@ -201,13 +207,13 @@ def run_job(build: Build, job: dict, *, verbose: bool = False, progress=None) ->
         except SimulationFailed:
             pass  # the result file says whether the DUT differed or the testbench failed
         except RuntimeError as e:  # the runner's build step
-            raise CosimError(f"the simulator build failed ({e}); see {log}:\n{log_tail(log) if log else ''}") from None
+            raise CosimError(f"the simulator build failed: {first_error(log) or e} (log: {log})") from None
         finally:
             job_file.unlink(missing_ok=True)
             progress_file.unlink(missing_ok=True)
         if not result_file.is_file():
-            raise CosimError(f"the co-simulation wrote no result; see {log or 'the output above'}"
-                             + (f":\n{log_tail(log)}" if log else ""))
+            raise CosimError(f"the co-simulation wrote no result: {first_error(log) or 'no error logged'} "
+                             f"(log: {log or 'the output above'})")
         result = json.loads(result_file.read_text())
         result_file.unlink()
     if not result["matched"] and "mismatch" not in result:

@@ -23,7 +23,7 @@ from axmac.golden.array_payload import stream_layouts
 from axmac.paths import BUILD_ROOT
 from axmac.sim import harness
 from axmac.sim.array_tb import Expected
-from axmac.sim.cosim import prepare, run_job, source_digest
+from axmac.sim.cosim import CosimError, prepare, run_job, source_digest
 from axmac.sim.harness import spec_for
 from axmac.sim.stream import INPUTS, StreamPatterns, from_words, pack_words, read_hex, to_words, write_hex
 
@@ -223,3 +223,16 @@ def test_dut_bug_is_found():
     build = standin(bug=True)  # one credit too many: the FIFO fills, o beats come out late
     res = run_job(build, job(seed=4, n=200, idle=0.0, stall=0.7))
     assert not res["matched"] and res["mismatch"]["what"] in ("cycle", "value", "o beats"), res
+
+
+def test_build_failure_is_one_line(tmp_path):
+    """A design Verilator cannot compile: a CosimError of one line naming the log, not a traceback."""
+    def make():
+        dut = StandIn()
+        dut.extra_verilog = {"broken.v": "module broken(input a;\nendmodule\n"}
+        return dut, spec_for(dut, dut="standin", lanes=LANES_OUT, lane_bits=ACC)
+
+    build = prepare(tmp_path / "broken", "stamp", make)
+    with pytest.raises(CosimError) as e:
+        run_job(build, job(seed=1, n=4, idle=0.0, stall=0.0))
+    assert "\n" not in str(e.value) and "the simulator build failed" in str(e.value) and "sim.log" in str(e.value)
