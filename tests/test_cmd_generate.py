@@ -27,13 +27,6 @@ from .test_top_verilator import AMARANTH_STYLE
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    """``generate`` and ``verify`` in the CLI (a no-op once gen/cli.py lists them)."""
-    missing = tuple(c for c in ("generate", "verify") if c not in cli.COMMAND_MODULES)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", cli.COMMAND_MODULES + missing)
-
-
 def generate(out: Path, *opts: str) -> tuple[int, str, str]:
     import contextlib
     import io
@@ -71,11 +64,9 @@ DESIGNS = {
 
 @pytest.fixture(scope="module", params=sorted(DESIGNS))
 def design(request, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "COMMAND_MODULES", tuple(dict.fromkeys((*cli.COMMAND_MODULES, "generate", "verify"))))
-        out = tmp_path_factory.mktemp(request.param)
-        opts, want = DESIGNS[request.param]
-        rc, stdout, stderr = generate(out, *opts)
+    out = tmp_path_factory.mktemp(request.param)
+    opts, want = DESIGNS[request.param]
+    rc, stdout, stderr = generate(out, *opts)
     assert rc == 0, stderr
     return out, ArrayConfig(**want), stdout
 

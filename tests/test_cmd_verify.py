@@ -34,13 +34,6 @@ ARRAY = ["--rows", "4", "--cols", "4", "--acc-depth", "64"]
 LENET = str(default_model("mnist"))
 
 
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    """``generate`` and ``verify`` in the CLI (a no-op once gen/cli.py lists them)."""
-    missing = tuple(c for c in ("generate", "verify") if c not in cli.COMMAND_MODULES)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", cli.COMMAND_MODULES + missing)
-
-
 def verify(*argv: str) -> tuple[int, str, str]:
     o, e = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
