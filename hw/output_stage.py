@@ -83,7 +83,7 @@ class OutputStage(wiring.Component):
             # stage 2: the requantization product plus rounding, or t itself
             if requant_hw:
                 p1 = bank[1].col[c]
-                rounding = (Const(1, 64) << p1.shift) >> 1
+                rounding = (Const(1, 1) << p1.shift) >> 1  # 2**(shift-1), 0 for shift 0: 63 bits
                 prod = t1 * p1.mult + rounding
                 v2 = Signal(prod.shape(), name=f"v2_{c}")
                 m.d.sync += v2.eq(Mux(bank[1].requant, prod, t1))
