@@ -2,8 +2,9 @@
 
 :meth:`Evaluator.evaluate` turns points into jobs (:mod:`axmac.gen.explore_tasks`), deduplicated
 across the points -- one accuracy per distinct arithmetic (gating and the ADD bypass cases do not
-change results; neither does the MUL bypass when every layer is exact), one hardware job per
-distinct PE design covering every workload (set of widths) it is needed on -- looks each result
+change results; neither does the MUL bypass when every layer is exact); for a PE design not seen
+before one hardware job covering every workload (set of widths) it is needed on, so that its
+simulator is built once, for a design seen before one job per workload -- looks each result
 up in the cache, runs only the missing ones on the executor, stores them, and assembles every
 point's figures in the driving process, in a fixed order (so the figures do not depend on the
 executor):
@@ -100,8 +101,10 @@ class Evaluator:
                 energy[d, w] = self.cache.get("energy", probe.energy_key(ctx, w))
                 if energy[d, w] is None:
                     missing.append(w)
-            if missing or area[d] is None:
+            if area[d] is None:  # first sight of the design: one job, so that it is built once
                 hw_jobs.append(HardwareJob(d, tuple(missing)))
+            else:  # built before: one job per workload, in parallel
+                hw_jobs += [HardwareJob(d, (w,)) for w in missing]
         todo = hw_jobs + [acc_jobs[k] for k in acc_jobs if acc[k] is None]
 
         def store(i, res):  # as each job finishes: an interrupted run keeps what was done

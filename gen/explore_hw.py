@@ -23,6 +23,7 @@ idle multipliers are assumed isolated: their leakage is not counted).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,11 @@ HARDWARE_CODE = ("hw", "golden/multipliers", "golden/pe.py", "golden/bypass.py",
 NOT_COUNTED = ("skew and de-skew registers", "accumulator buffer", "output stage and parameter banks",
                "controller and output FIFO", "memories and I/O", "wires between PEs",
                "the array-level clock tree", "the multiplexer selecting among several multipliers")
+
+
+@functools.cache
+def _lib_digest(path) -> str:
+    return file_digest(path)[:16]
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class GateLevelHardware:
 
     def version(self) -> str:
         tech = self._tech()
-        return f"{self.simulator}:{self.period_ns}:{code_version(*HARDWARE_CODE)}:{file_digest(tech.liberty)[:16]}"
+        return f"{self.simulator}:{self.period_ns}:{code_version(*HARDWARE_CODE)}:{_lib_digest(tech.liberty)}"
 
     def describe(self) -> dict:
         tech = self._tech()

@@ -72,7 +72,8 @@ class Point:
 
     def label(self, names, full_width: int) -> str:
         """Short human text: ``drum:4`` when uniform, else ``name=spec@width`` per changed layer."""
-        tail = ("" if self.bypass == "none" else f" bypass={self.bypass}") + \
+        bypass = "all" if self.bypass == normalize_bypass("all") else self.bypass
+        tail = ("" if bypass == "none" else f" bypass={bypass}") + \
             ("" if self.gating == "none" else f" gating={self.gating}")
         if len(set(self.specs)) == 1 and len(set(self.widths)) == 1:
             w = self.widths[0]
