@@ -43,9 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..errors import AxmacError
-
-CASE_NAMES = ("zero", "one", "add-zero", "opposite")
+from ..config import BYPASS_CASES as CASE_NAMES
+from ..config import normalize_bypass
 
 
 # ------------------------------------------------------------------------------------------
@@ -126,17 +125,9 @@ class Bypass:
 
     @classmethod
     def parse(cls, text: str | None) -> Bypass:
-        """``"zero,one"`` / ``"all"`` / ``"none"`` / ``""`` -> :class:`Bypass`."""
-        if text is None:
-            return cls()
-        items = [t.strip().lower() for t in text.split(",") if t.strip()]
-        if items in ([], ["none"]):
-            return cls()
-        if items == ["all"]:
-            return cls(True, True, True, True)
-        bad = [t for t in items if t not in CASE_NAMES]
-        if bad:
-            raise AxmacError(f"unknown bypass case {bad[0]!r} (known: {', '.join(CASE_NAMES)}, all, none)")
+        """``"zero,one"`` / ``"all"`` / ``"none"`` / ``""`` -> :class:`Bypass` (the vocabulary of
+        :func:`axmac.config.normalize_bypass`: an unknown case is a one-line error)."""
+        items = normalize_bypass(text).split(",")
         return cls(*(name in items for name in CASE_NAMES))
 
     @property
