@@ -21,6 +21,7 @@ from ..config import ArrayConfig
 from ..errors import AxmacError
 from ..golden.array_program import gemm_program
 from ..golden.array_tiles import plan_gemm
+from ..golden.bypass import Bypass
 from ..golden.requant import RequantParams
 from .array_model import Stimulus
 from .array_tb import Mismatch
@@ -88,7 +89,7 @@ async def run_gemm(tb, cfg: ArrayConfig, x, w, *, bias=None, requant: RequantPar
             stats, got = await tb.run(Stimulus(program), pats)
             y = program.assemble(got.values)
             if no_overflow(cfg, K, program.bias):
-                want = program.expected(tb.model.mult)
+                want = program.expected(tb.model.mult, Bypass.parse(cfg.bypass))
                 bad = np.argwhere(y != want)
                 if bad.size:
                     g, m, n = (int(v) for v in bad[0])
