@@ -1,0 +1,127 @@
+"""``axmac flow``: the main job end to end (``make demo``): parse, call :func:`axmac.gen.flow.run_flow`, print."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import array_options, options
+
+DESCRIPTION = """\
+The main job, end to end, on a model (default: the bundled LeNet-5 on MNIST): quantize it for
+the array; emulate it exactly (accuracy, Ma & Jiao's trivial computations); evaluate every
+candidate multiplier with and without bypass on all layers, and one layer at a time (accuracy,
+PE area in OSU 0.18 um cells, switching-activity energy per inference); choose a design by a
+stated rule on the Pareto front; generate its Verilog; co-simulate one whole inference and a
+batch of images through that RTL against golden; write the report: report.json (schema in
+docs/report_schema.md), report.md, index.html with the figures, and the design's rtl/.
+
+The rule: the lowest-energy design with one multiplier in every PE whose top-1 accuracy is
+within --tolerance percentage points of the exact integer model's. Without labels (--inputs):
+the lowest-energy design whose arithmetic is exact.
+
+The array options give the base design (rows, columns, operand width, accumulators, gating);
+its --multiplier and --bypass are the baseline that savings are measured against. Every stage
+is cached under build/: a rerun takes seconds, a change recomputes only what depends on it."""
+
+
+def tolerance_pp(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected percentage points in [0, 100), not {text!r}") from None
+    if not 0.0 <= v < 100.0:
+        raise argparse.ArgumentTypeError(f"{text} is out of range [0, 100) percentage points")
+    return v
+
+
+def add_parser(sub) -> None:
+    from .cmd_explore import comma_list
+    from .flow import FLOW_MULTIPLIERS, RTL_IMAGES, TOLERANCE_PP
+
+    p = sub.add_parser("flow", parents=[options.model(optional=True, help="the ONNX model (default: the bundled "
+                                                                         "model of the built-in dataset)"),
+                                        options.dataset(), array_options.array_config(),
+                                        options.out_dir(help="the report folder (default build/report)"),
+                                        options.json_flag()],
+                       help="the main job: explore, choose, generate, co-simulate, report",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(dataset=None, func=cmd_flow)
+    g = p.add_argument_group("flow")
+    g.add_argument("--inputs", type=options.input_file, metavar="IN.npz",
+                   help="unlabelled inputs of a model without a dataset (no accuracy; also its calibration)")
+    g.add_argument("--images", type=options.positive_int, default=RTL_IMAGES, metavar="N",
+                   help=f"test images co-simulated through the RTL besides the single inference (default {RTL_IMAGES})")
+    g.add_argument("--multipliers", type=comma_list("multiplier specs"), default=FLOW_MULTIPLIERS, metavar="SPEC,...",
+                   help=f"candidate multipliers (default {','.join(FLOW_MULTIPLIERS)}: one per family)")
+    g.add_argument("--bypass-set", dest="bypass_sets", action="append", type=options.bypass_cases, metavar="CASES",
+                   help="a bypass set to try (repeatable; default none and all)")
+    g.add_argument("--tolerance", type=tolerance_pp, default=TOLERANCE_PP, metavar="PP",
+                   help=f"accuracy the chosen design may lose, in percentage points (default {TOLERANCE_PP:g})")
+    e = p.add_argument_group("energy measurement and execution")
+    e.add_argument("--energy-images", type=options.positive_int, default=2, metavar="N",
+                   help="images whose layer data the PEs are simulated on (default 2)")
+    e.add_argument("--energy-samples", type=options.int_in(2, 100_000, what="a sample size"), default=16,
+                   metavar="N", help="PE segments sampled per layer (default 16)")
+    e.add_argument("--seed", type=options.non_negative_int, default=0, help="seed of the segment sample (default 0)")
+    e.add_argument("--jobs", type=options.positive_int, metavar="N",
+                   help="local worker processes (default: the CPU count; 1: in this process)")
+    e.add_argument("--scheduler", metavar="ADDRESS", help="run the exploration on a Dask cluster, e.g. tcp://host:8786")
+    e.add_argument("--no-cache", dest="use_cache", action="store_false",
+                   help="recompute every stage (results are still stored)")
+
+
+def config_from_args(args):
+    """The :class:`~axmac.gen.flow.FlowConfig` of the parsed options."""
+    from .flow import FLOW_BYPASSES, FlowConfig
+
+    dataset = args.dataset if args.dataset is not None or args.inputs is not None or args.model is not None \
+        else "mnist"
+    return FlowConfig(model=None if args.model is None else str(args.model), dataset=dataset,
+                      inputs=None if args.inputs is None else str(args.inputs), limit=args.limit,
+                      input_shapes=tuple(sorted(options.input_shapes(args).items())), rtl_images=args.images,
+                      array=array_options.config_from_args(args), multipliers=args.multipliers,
+                      bypasses=tuple(str(b) for b in args.bypass_sets) if args.bypass_sets else FLOW_BYPASSES,
+                      tolerance_pp=args.tolerance, energy_images=args.energy_images,
+                      energy_samples=args.energy_samples, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
+                      out_dir=args.out_dir, use_cache=args.use_cache)
+
+
+def cmd_flow(args) -> int:
+    from .flow import run_flow
+    from .tables import print_json
+
+    doc, written = run_flow(config_from_args(args))
+    if args.json:
+        print_json(doc, indent=1)
+    else:
+        print(summary(doc, written[0].parent))
+    return 0 if doc["cosim"]["matched"] else 1
+
+
+def summary(doc: dict, out_dir) -> str:
+    """What the flow prints: the chosen design and its figures, and where the report is."""
+    from .tables import num
+
+    d, c, acc, cos = doc["design"], doc["choice"], doc["accuracy"], doc["cosim"]
+    cfg = d["config"]
+    data = f"{doc['data']['dataset']} ({doc['data']['samples']} test images)" if doc["data"]["labelled"] \
+        else f"{doc['data']['inputs']} ({doc['data']['samples']} inputs, no labels)"
+    lines = [f"axmac flow: {doc['model']['name']} on {data}; {cfg['rows']}x{cfg['cols']} weight-stationary array, "
+             f"{cfg['bits']}-bit {'signed' if cfg['signed'] else 'unsigned'} operands",
+             f"{len(doc['exploration']['points'])} designs explored, Pareto front of "
+             f"{len(doc['exploration']['front'])}",
+             f"chosen design: {d['label']}", f"  rule: {c['rule']}"]
+    if acc is not None:
+        lines.append(f"  accuracy  {num(d['accuracy'])} +- {num(d['accuracy_stderr'])} top-1 "
+                     f"(exact integer model {num(acc['exact'])}, {acc['samples']} images)")
+    lines += [f"  area      {num(d['area_um2'] * 1e-6)} mm^2 of PEs ({num(d['area_change_pct'])} % vs the baseline)",
+              f"  energy    {num(d['energy_pj'] * 1e-6)} +- {num(d['energy_stderr_pj'] * 1e-6)} uJ per inference "
+              f"({num(d['saving_pct'])} % saved vs the baseline)",
+              f"  cycles    {d['cycles_rtl']} per inference on the RTL (cycle model {d['cycles']})"]
+    b = cos["batch"]
+    verdict = "matched" if cos["matched"] else "MISMATCH"
+    rtl = f"; {b['images']} images: RTL top-1 {num(b['accuracy'])}, golden {num(b['golden_accuracy'])}" \
+        if b and "accuracy" in b else (f"; {b['images']} images" if b else "")
+    lines.append(f"  co-simulation: {verdict} (one inference layer by layer{rtl})")
+    lines.append(f"report: {out_dir}/index.html (report.md, report.json, rtl/)")
+    return "\n".join(lines)

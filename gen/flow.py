@@ -1,0 +1,245 @@
+"""``axmac flow``: the main job, end to end (``make demo`` runs it).
+
+On a model (default: the bundled LeNet-5) and a labelled dataset (default MNIST), or unlabelled
+``--inputs`` (then no accuracy), :func:`run_flow` runs these stages in order
+(:mod:`axmac.gen.flow_stages`):
+
+1. ``quantize`` -- the model quantized to the base array's operands, its schedule and cycles;
+2. ``emulate`` -- the exact integer model's accuracy and Ma & Jiao's trivial-computation statistics;
+3. ``multipliers`` -- error metrics of every candidate multiplier;
+4. ``explore`` -- every candidate multiplier with and without bypass on all layers (accuracy,
+   PE area in the OSU 0.18 um cells, switching-activity energy per inference), the layer-by-layer
+   sensitivity, the Pareto fronts;
+5. ``choose`` -- the design by the rule of :func:`choose` (printed with the rule);
+6. ``generate`` -- its Verilog, manifest and constraints;
+7. ``cosim`` -- one whole inference and a batch of images through that RTL (``axmac verify --all``);
+8. ``report`` -- ``report.json``, then ``report.md``, ``index.html`` and the figures from it
+   (:mod:`axmac.gen.report`), written whole or not at all.
+
+Every stage but ``choose`` and ``report`` is cached under ``build/flow/cache`` by a key over what
+it depends on (the model's and data's bytes, the options it takes, the source code of the modules
+it runs: :func:`axmac.gen.explore_cache.code_version`); the exploration, the simulator builds and
+the synthesis runs keep their own finer caches too. Each stage prints one line to standard error
+when it starts and one when it ends (what it found, seconds, whether it came from the cache); the
+long ones show progress bars there as well.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import ArrayConfig
+from ..errors import AxmacError
+
+#: one multiplier per family of the registry (``lut:``/``verilog:`` need files: give them with --multipliers)
+FLOW_MULTIPLIERS = ("exact", "trunc:2", "bam:6", "mitchell", "mitchw:3", "drum:4")
+FLOW_BYPASSES = ("none", "all")
+TOLERANCE_PP = 0.5
+RTL_IMAGES = 50
+STAGES = ("quantize", "emulate", "multipliers", "explore", "choose", "generate", "cosim", "report")
+RULE = ("the lowest-energy design with one multiplier in every PE (operands at full width) whose top-1 "
+        "accuracy is within {tol:g} percentage points of the exact integer model's; ties: the smaller area")
+RULE_NO_LABELS = ("no labels, so no accuracy: the lowest-energy design whose arithmetic is exact (the exact "
+                  "multiplier; bypassed products are exact too)")
+#: source folders each cached stage depends on
+CODE = {"quantize": ("axmac", "golden", "onnx_import", "gen/datasets.py", "gen/files.py", "gen/flow_stages.py"),
+        "emulate": ("axmac", "golden", "onnx_import", "gen/datasets.py", "gen/emulation.py", "gen/flow_stages.py"),
+        "multipliers": ("golden", "gen/flow_stages.py"),
+        "explore": ("axmac", "golden", "onnx_import", "hw", "gen"),
+        "generate": ("axmac", "golden/multipliers", "hw", "gen/generate.py", "constraints/array.sdc.tmpl",
+                     "constraints/array.pcf.tmpl", "constraints/array.lpf.tmpl"),
+        "cosim": ("axmac", "golden", "onnx_import", "hw", "sim", "gen/verify.py", "gen/flow_stages.py")}
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """What :func:`run_flow` does (see ``axmac flow --help`` for each field's option)."""
+
+    model: str | None = None
+    dataset: str | None = "mnist"
+    inputs: str | None = None
+    limit: int | None = None
+    #: ``((input name, shape), ...)`` fixing dynamic input dims (default: from the data)
+    input_shapes: tuple = ()
+    rtl_images: int = RTL_IMAGES
+    array: ArrayConfig = field(default_factory=ArrayConfig)
+    multipliers: tuple[str, ...] = FLOW_MULTIPLIERS
+    bypasses: tuple[str, ...] = FLOW_BYPASSES
+    tolerance_pp: float = TOLERANCE_PP
+    energy_images: int = 2
+    energy_samples: int = 16
+    seed: int = 0
+    jobs: int | None = None
+    scheduler: str | None = None
+    out_dir: Path | None = None
+    use_cache: bool = True
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "dataset": self.dataset, "inputs": self.inputs, "limit": self.limit,
+                "rtl_images": self.rtl_images, "array": self.array.to_dict(), "multipliers": list(self.multipliers),
+                "bypasses": list(self.bypasses), "tolerance_pp": self.tolerance_pp,
+                "energy_images": self.energy_images, "energy_samples": self.energy_samples, "seed": self.seed}
+
+
+def out_dir_of(fc: FlowConfig) -> Path:
+    from ..paths import build_dir
+
+    return Path(fc.out_dir) if fc.out_dir is not None else build_dir("report")
+
+
+def check_config(fc: FlowConfig) -> None:
+    """Bad options, as one-line errors, before any work."""
+    from ..config import normalize_bypass
+    from ..golden.multipliers import make_multiplier
+    from .report import check_out_dir
+
+    if fc.array.dataflow != "ws":
+        raise AxmacError("axmac flow explores weight-stationary arrays: --dataflow os is not supported")
+    if not 0.0 <= fc.tolerance_pp < 100.0:
+        raise AxmacError(f"--tolerance must be in [0, 100) percentage points, not {fc.tolerance_pp:g}")
+    if fc.rtl_images < 1:
+        raise AxmacError(f"--images must be positive, not {fc.rtl_images}")
+    if not fc.multipliers or not fc.bypasses:
+        raise AxmacError("--multipliers and --bypass-set need at least one entry")
+    if "exact" not in fc.multipliers:
+        raise AxmacError("--multipliers must include exact (the reference of the rule and of the savings)")
+    for spec in fc.multipliers:
+        try:
+            make_multiplier(spec, fc.array.bits, fc.array.signed)
+        except AxmacError as e:
+            raise AxmacError(f"--multipliers {spec}: {e}") from None
+    for b in fc.bypasses:
+        normalize_bypass(b)
+    check_out_dir(out_dir_of(fc))
+
+
+def realizable(p: dict, cfg: ArrayConfig) -> bool:
+    """Whether an exploration point is one array configuration: one multiplier, full-width operands."""
+    return (len(set(p["multipliers"].values())) == 1 and all(b == cfg.bits for b in p["bits"].values())
+            and p["gating"] == cfg.gating and p["energy_pj"] is not None)
+
+
+def choose(explored: dict, cfg: ArrayConfig, tolerance_pp: float) -> dict:
+    """The design (module docstring, :data:`RULE`): ``point`` (its id), ``config`` (the base array
+    with its multiplier, bypass and gating), ``rule``, ``reference_accuracy``, ``threshold`` and
+    ``candidates`` (ids of the points the rule admitted)."""
+    points = [p for p in explored["points"] if realizable(p, cfg)]
+    labels = "accuracy" in explored["objectives"]
+    ref = threshold = None
+    if labels:
+        exact = [p["accuracy"] for p in points if set(p["multipliers"].values()) == {"exact"}]
+        if not exact:
+            raise AxmacError("--multipliers must include exact (the reference accuracy of the rule)")
+        ref = exact[0]
+        threshold = ref - tolerance_pp / 100.0
+        cands = [p for p in points if p["accuracy"] >= threshold - 1e-12]
+    else:
+        cands = [p for p in points if set(p["multipliers"].values()) == {"exact"}]
+    if not cands:
+        raise AxmacError("no design satisfies the rule: include exact in --multipliers")
+    best = min(cands, key=lambda p: (p["energy_pj"], p["area_um2"], p["key"]))
+    spec = next(iter(best["multipliers"].values()))
+    chosen = cfg.replace(multiplier=spec, bypass=best["bypass"], gating=best["gating"])
+    return {"rule": RULE.format(tol=tolerance_pp) if labels else RULE_NO_LABELS, "tolerance_pp": tolerance_pp,
+            "reference_accuracy": ref, "threshold": threshold, "candidates": [p["id"] for p in cands],
+            "point": best["id"], "label": best["label"], "config": chosen.to_dict(),
+            "on_front": best["id"] in explored["front"]}
+
+
+class Stages:
+    """Runs stages in order, each from the cache when it is there, with a line to ``log`` at each end."""
+
+    def __init__(self, cache, log=None):
+        self.cache, self.log = cache, log or sys.stderr
+        self.timing: list[dict] = []
+
+    def say(self, text: str) -> None:
+        print(text, file=self.log, flush=True)
+
+    def run(self, name: str, key_parts, compute, describe=None, valid=None):
+        """``compute()`` or its cached result; ``key_parts=None``: not cached; ``valid(doc)``: a
+        cached result is used only if it holds (e.g. its files still exist)."""
+        from .explore_cache import code_version, digest
+
+        i = STAGES.index(name) + 1
+        self.say(f"axmac flow [{i}/{len(STAGES)}] {name} ...")
+        t0 = time.perf_counter()
+        key = None if key_parts is None else digest("flow", name, key_parts, code_version(*CODE.get(name, ())))
+        doc = self.cache.get(f"flow-{name}", key) if key is not None else None
+        cached = doc is not None and (valid is None or valid(doc))
+        if not cached:
+            doc = compute()
+            if key is not None:
+                self.cache.put(f"flow-{name}", key, doc)
+        seconds = time.perf_counter() - t0
+        self.timing.append({"stage": name, "seconds": seconds, "cached": cached})
+        what = describe(doc) if describe is not None else ""
+        self.say(f"axmac flow [{i}/{len(STAGES)}] {name}: {what}{'; ' if what else ''}{seconds:.1f} s"
+                 f"{' (cached)' if cached else ''}")
+        return doc
+
+
+def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]:
+    """Run the flow (module docstring); return the report document and the files written."""
+    from ..paths import build_dir
+    from ..sim.cosim import array_stamp
+    from . import explore_hw
+    from .explore_cache import Cache
+    from .flow_stages import (
+        cosim_stage,
+        emulate_stage,
+        explore_stage,
+        generate_stage,
+        model_stage,
+        multipliers_stage,
+        resolve_data,
+    )
+    from .report import assemble, write_report
+
+    t0 = time.perf_counter()
+    check_config(fc)
+    data = resolve_data(fc.model, fc.dataset, fc.inputs, fc.limit, dict(fc.input_shapes))
+    cfg = fc.array
+    hardware = explore_hw.GateLevelHardware().version()  # the cell library must be there before any work
+    st = Stages(cache or Cache(build_dir("flow", "cache"), enabled=fc.use_cache), log)
+    base = [data.key(), cfg.to_dict()]
+    model = st.run("quantize", base, lambda: model_stage(data, cfg),
+                   lambda d: f"{len(d['layers'])} MAC layers, {d['macs']} MACs, {d['cycles']} cycles per inference")
+    emulated = st.run("emulate", base, lambda: emulate_stage(data, cfg),
+                      lambda d: f"exact accuracy {d['accuracy']:.4f}" if d["accuracy"] is not None
+                      else f"statistics of {d['samples']} inputs")
+    mults = st.run("multipliers", [list(fc.multipliers), cfg.bits, cfg.signed],
+                   lambda: multipliers_stage(fc.multipliers, cfg), lambda d: f"{len(d)} multipliers")
+    ekw = {"energy_images": fc.energy_images, "energy_samples": fc.energy_samples, "seed": fc.seed}
+    explored = st.run("explore", [*base, list(fc.multipliers), list(fc.bypasses), ekw, hardware],
+                      lambda: explore_stage(data, cfg, multipliers=fc.multipliers, bypasses=fc.bypasses, jobs=fc.jobs,
+                                            scheduler=fc.scheduler, use_cache=fc.use_cache, **ekw),
+                      lambda d: f"{len(d['points'])} points, front of {len(d['front'])}")
+    choice = st.run("choose", None, lambda: choose(explored, cfg, fc.tolerance_pp), lambda d: d["label"])
+    chosen = ArrayConfig.from_dict(choice["config"])
+    stamp = array_stamp(chosen)
+    rtl = build_dir("flow", "rtl", stamp[:16])
+    gen = st.run("generate", [stamp, chosen.to_dict()], lambda: generate_stage(chosen, rtl),
+                 lambda d: f"{len(d['files'])} files", valid=lambda d: (rtl / "manifest.json").is_file())
+    cosim = st.run("cosim", [data.key(), stamp, fc.rtl_images],
+                   lambda: cosim_stage(data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
+                   lambda d: "matched" if d["matched"] else "MISMATCH")
+    parts = {"config": fc.to_dict(), "model": model, "emulated": emulated, "multipliers": mults,
+             "explored": explored, "choice": choice, "generated": gen, "cosim": cosim, "timing": list(st.timing)}
+    written = []
+
+    def report() -> dict:
+        doc = assemble(parts, data)
+        doc["timing"]["total_seconds"] = time.perf_counter() - t0  # up to the report itself
+        written.extend(write_report(doc, out_dir_of(fc), rtl))
+        return doc
+
+    doc = st.run("report", None, report, lambda d: f"{len(written)} files in {out_dir_of(fc)}")
+    return doc, written
+
+
+__all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "RULE", "RULE_NO_LABELS", "STAGES", "TOLERANCE_PP", "FlowConfig",
+           "Stages", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]
