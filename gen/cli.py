@@ -33,7 +33,7 @@ import warnings
 from ..errors import AxmacError
 
 #: subcommand modules, in the order ``axmac --help`` lists them.
-COMMAND_MODULES = ("demo", "multipliers", "info", "schedule", "run", "emulate", "explore", "generate", "verify")
+COMMAND_MODULES = ("flow", "demo", "multipliers", "info", "schedule", "run", "emulate", "explore", "generate", "verify")
 
 
 class _Parser(argparse.ArgumentParser):
