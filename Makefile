@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/axmac demo
+	$(VENV)/bin/axmac flow
 
 test: setup
 	$(PY) -m pytest -m "not slow" -n $(JOBS) -q
@@ -77,3 +77,10 @@ $(OSU018_DIR)/osu018_stdcells.lib:
 # Icarus Verilog: the optional gate-level simulator with cell delays (glitches) for axmac energy.
 icarus:
 	@command -v iverilog >/dev/null 2>&1 || apt-get install -y -q iverilog
+
+# Headless Chromium (Debian's chromium), to open the flow's report page in the slow test of tests/test_flow.py
+# (it skips, saying so, without it). Needs root.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium || \
+	  { apt-get update -qq && apt-get install -y -q chromium; }
