@@ -368,6 +368,7 @@ def check_page(out: Path, doc: dict, tmp: Path) -> None:
     imgs = dict(re.findall(r'<img src="([^"]+)"[^>]*data-natural="(\d+x\d+)"', dom))
     assert set(imgs) == {f["file"] for f in doc["figures"]}
     for name, size in imgs.items():
+        assert size != "0x0", f"{name} was not decoded"
         with Image.open(out / name) as im:
             assert size == f"{im.width}x{im.height}" and im.width > 300 and im.height > 300
     assert doc["design"]["label"] in dom and "Pareto front" in dom

@@ -25,7 +25,7 @@ from axmac.gen.report_figures import figure_list, figures
 from axmac.gen.report_html import blocks, html_page, markdown
 from axmac.gen.report_schema import SCHEMA, field_paths, validate
 
-from .test_flow import FAST, install_stubs
+from .test_flow import FAST, check_page, install_stubs
 
 DOCS = Path(__file__).parents[1] / "docs" / "report_schema.md"
 
@@ -184,3 +184,10 @@ def test_write_report_refuses_a_folder_it_did_not_write_and_replaces_its_own(rep
         write_report(broken, tmp_path / "never")
     assert not (tmp_path / "never").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "rep"]
+
+
+@pytest.mark.slow
+def test_the_page_renders_in_headless_chromium(report, tmp_path):
+    """The stubbed flow's page (seconds; tests/test_flow.py opens the real default flow's too)."""
+    doc, out = report
+    check_page(out, doc, tmp_path)
