@@ -148,3 +148,49 @@ def test_default_gemms_cover_edge_tiles():
         shapes = default_gemms(cfg)
         assert any(k >= 8 * cfg.rows and m % cfg.rows and n % cfg.cols for m, k, n in shapes) or cfg.rows == 1
         assert (1, 1, 1) in shapes
+
+
+def qlinear_model(path, rng):
+    """int8 QLinearMatMul -> int8 (zero points 0: s8 operands): an output stage the array's
+    fixed-point requantization runs."""
+    b = rng.integers(-128, 128, (40, 6)).astype(np.int8)
+    inits = [nh.from_array(np.array(0.02, np.float32), "a_s"), nh.from_array(np.array(0, np.int8), "a_z"),
+             nh.from_array(b, "b"), nh.from_array(np.array(0.01, np.float32), "b_s"),
+             nh.from_array(np.array(0, np.int8), "b_z"), nh.from_array(np.array(0.37, np.float32), "y_s"),
+             nh.from_array(np.array(3, np.int8), "y_z")]
+    node = h.make_node("QLinearMatMul", ["a", "a_s", "a_z", "b", "b_s", "b_z", "y_s", "y_z"], ["y"], name="qmm")
+    g = h.make_graph([node], "g", [h.make_tensor_value_info("a", T.INT8, ["N", 40])],
+                     [h.make_tensor_value_info("y", T.INT8, None)], inits)
+    path.write_bytes(h.make_model(g, opset_imports=[h.make_opsetid("", 13)], ir_version=10).SerializeToString())
+
+
+def test_requantized_layer(tmp_path):
+    """A layer whose output stage is requantization: the RTL's fixed-point stage must equal the
+    golden engine's accumulators through golden/requant.py, element for element."""
+    rng = np.random.default_rng(4)
+    qlinear_model(tmp_path / "q.onnx", rng)
+    x = rng.integers(-128, 128, (30, 40)).astype(np.int8)
+    np.savez(tmp_path / "d.npz", x=x, y=rng.integers(0, 6, 30))
+    rc, out, err = verify(str(tmp_path / "q.onnx"), *ARRAY, "--all", "--images", "30", "--dataset",
+                          str(tmp_path / "d.npz"), "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    (layer,) = res["layers"]
+    assert res["matched"] and (layer["M"], layer["K"], layer["N"]) == (30, 40, 6)
+    assert "float_requant_differences" in layer  # the requantized path, not accumulators
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["QOperator", "QDQ"])
+def test_onnxruntime_quantized_lenet(tmp_path, fmt):
+    """LeNet-5 quantized by onnxruntime (requantizing layers; activation zero points make the
+    centered operands 9-bit): 20 images layer by layer through the RTL."""
+    from axmac.gen.datasets import load_dataset
+
+    from .test_conformance_ort import ort_quantize
+
+    model = ort_quantize(LENET, tmp_path / f"lenet_{fmt}.onnx", load_dataset("mnist")[2], fmt, True)
+    rc, out, err = verify(str(model), *ARRAY, "--bits", "9", "--all", "--images", "20", "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["matched"] and res["accuracy"] == res["golden_accuracy"] and len(res["layers"]) == 5
