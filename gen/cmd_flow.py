@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from . import array_options, options
 
@@ -94,7 +95,9 @@ def cmd_flow(args) -> int:
     if args.json:
         print_json(doc, indent=1)
     else:
-        print(summary(doc, written[0].parent))
+        out = written[0].parent
+        rel = os.path.relpath(out)
+        print(summary(doc, out if rel.startswith("..") else rel))
     return 0 if doc["cosim"]["matched"] else 1
 
 

@@ -29,11 +29,13 @@ def figure_list(doc: dict) -> list[dict]:
     """``[{"file", "title", "caption"}]`` of the figures ``doc`` has data for."""
     out = []
     fronts = doc["exploration"]["fronts_2d"]
+    words = {"energy_pj": "energy", "area_um2": "area", "accuracy": "accuracy"}
     for name, x, y, front, title in TRADEOFFS:
         if front in fronts:
             out.append({"file": name, "title": title.capitalize(), "caption":
-                        f"Every design evaluated (grey; energy with its sampling error), the Pareto front of {y} "
-                        f"against {x} (red) and the chosen design (star)."})
+                        f"Every design evaluated (grey; energy with its sampling error), the Pareto front of "
+                        f"{words[y]} against {words[x]} (red) and the chosen design (star)" +
+                        (", the rule's accuracy threshold (dotted)." if y == "accuracy" else ".")})
     if doc["sensitivity"]:
         out.append({"file": "sensitivity.png", "title": "Per-layer sensitivity", "caption":
                     "Top-1 accuracy with one layer on each multiplier and the others exact (thesis Fig. 5.7); "

@@ -101,9 +101,12 @@ def _sensitivity(doc: dict) -> list:
     specs = list(dict.fromkeys(r["multiplier"] for r in s["rows"]))
     acc = {(r["layer"], r["multiplier"]): r["accuracy"] for r in s["rows"]}
     rows = [[n, *(num(acc.get((n, m))) for m in specs)] for n in names]
+    ref = doc["accuracy"]
+    noise = f" The binomial standard error of one accuracy is {num(ref['stderr'])} on {ref['samples']} images: " \
+            "smaller differences are within the sampling noise." if ref and ref["stderr"] is not None else ""
     return [("h2", "Per-layer sensitivity"),
             ("p", f"All layers exact: {num(s['reference_accuracy'])}. Each cell: one layer on that multiplier, the "
-                  "others exact."), ("table", ["layer", *specs], rows), *_fig(doc, "sensitivity.png")]
+                  f"others exact.{noise}"), ("table", ["layer", *specs], rows), *_fig(doc, "sensitivity.png")]
 
 
 def _trivial(doc: dict) -> list:
@@ -175,8 +178,8 @@ def _method(doc: dict) -> list:
     t = doc["timing"]
     rows = [[s["stage"], f"{s['seconds']:.1f}", "yes" if s["cached"] else "no"] for s in t["stages"]]
     return [("h2", "Method and limits"),
-            ("p", f"Area: {ex['area']['method']} ({ex['area'].get('library', '')}). Not counted: "
-                  f"{', '.join(ex['area'].get('not_counted', []))}."),
+            ("p", f"Area and energy of the PEs: {ex['area']['method']} ({ex['area'].get('library', '')}). Not "
+                  f"counted: {', '.join(ex['area'].get('not_counted', []))}."),
             ("h2", "Run"), ("table", ["stage", "seconds", "cached"], rows),
             ("p", f"axmac {doc['axmac']}, {doc['created']}" +
                   (f", {t['total_seconds']:.1f} s in all" if t["total_seconds"] is not None else "") + ".")]
