@@ -51,14 +51,14 @@ def lut(bits: int, signed: bool) -> str:
 
 def slow_configs() -> dict:
     return {
-        "1x1_ws_s8": ArrayConfig(rows=1, cols=1, acc_depth=16),
+        "1x1_ws_s8": ArrayConfig(rows=1, cols=1, acc_depth=16, counters="none"),
         "1x1_os_u8_drum": ArrayConfig(rows=1, cols=1, signed=False, acc_bits=17, overflow="saturate",
                                       dataflow="os", multiplier="drum:4", bypass="all", gating="enable"),
         "1x4_os_s4_mitchw": ArrayConfig(rows=1, cols=4, bits=4, acc_bits=8, dataflow="os", multiplier="mitchw:2",
                                         bypass="zero", gating="icg"),
         "3x5_ws_s12_sat": ArrayConfig(rows=3, cols=5, bits=12, acc_bits=25, overflow="saturate",
                                       bypass="add-zero,opposite", acc_depth=16),
-        "4x4_os_s8_lut": ArrayConfig(rows=4, cols=4, dataflow="os", multiplier=lut(8, True), bypass="one",
+        "4x4_os_s6_lut": ArrayConfig(rows=4, cols=4, bits=6, dataflow="os", multiplier=lut(6, True), bypass="one",
                                      gating="enable"),
         "4x4_ws_u8_verilog": ArrayConfig(rows=4, cols=4, signed=False, multiplier=f"verilog:{DATA / 'approx_mul8_u.v'}",
                                          bypass="all", gating="icg", acc_depth=32),
