@@ -70,7 +70,7 @@ def sensitivity_figure(layers: Sequence[str], macs: Sequence[int], reference: fl
                        curves: dict[str, Sequence[float | None]], *, title: str = ""):
     """Accuracy with one layer changed at a time (thesis Fig. 5.7): one line per option over the
     layers, the all-exact accuracy as a line, and each layer's share of the MACs as grey bars."""
-    fig, ax = figure(max(6.4, 0.9 * len(layers) + 2), 4.4)
+    fig, ax = figure(max(7.4, 0.9 * len(layers) + 3), 4.4)
     pos = np.arange(len(layers))
     share = np.asarray(macs, dtype=float) / max(1.0, float(np.sum(macs)))
     bx = ax.twinx()
@@ -88,7 +88,7 @@ def sensitivity_figure(layers: Sequence[str], macs: Sequence[int], reference: fl
     ax.set_xticks(pos, list(layers), rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("top-1 accuracy")
     ax.grid(True, axis="y", linewidth=0.3)
-    ax.legend(loc="lower right", fontsize=7, ncols=2)
+    fig.legend(loc="outside right upper", fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
     return fig
