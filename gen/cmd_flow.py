@@ -17,7 +17,7 @@ batch of images through that RTL against golden; write the report: report.json (
 docs/report_schema.md), report.md, index.html with the figures, and the design's rtl/.
 
 The rule: the lowest-energy design with one multiplier in every PE whose top-1 accuracy is
-within --tolerance percentage points of the exact integer model's. Without labels (--inputs):
+within --max-loss percentage points of the exact integer model's. Without labels (--inputs):
 the lowest-energy design whose arithmetic is exact.
 
 The array options give the base design (rows, columns, operand width, accumulators, gating);
@@ -25,7 +25,7 @@ its --multiplier and --bypass are the baseline that savings are measured against
 is cached under build/: a rerun takes seconds, a change recomputes only what depends on it."""
 
 
-def tolerance_pp(text: str) -> float:
+def max_loss_pp(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
@@ -37,7 +37,7 @@ def tolerance_pp(text: str) -> float:
 
 def add_parser(sub) -> None:
     from .cmd_explore import comma_list
-    from .flow import FLOW_MULTIPLIERS, RTL_IMAGES, TOLERANCE_PP
+    from .flow import FLOW_MULTIPLIERS, MAX_LOSS_PP, RTL_IMAGES
 
     p = sub.add_parser("flow", parents=[options.model(optional=True, help="the ONNX model (default: the bundled "
                                                                          "model of the built-in dataset)"),
@@ -56,8 +56,8 @@ def add_parser(sub) -> None:
                    help=f"candidate multipliers (default {','.join(FLOW_MULTIPLIERS)}: one per family)")
     g.add_argument("--bypass-set", dest="bypass_sets", action="append", type=options.bypass_cases, metavar="CASES",
                    help="a bypass set to try (repeatable; default none and all)")
-    g.add_argument("--tolerance", type=tolerance_pp, default=TOLERANCE_PP, metavar="PP",
-                   help=f"accuracy the chosen design may lose, in percentage points (default {TOLERANCE_PP:g})")
+    g.add_argument("--max-loss", type=max_loss_pp, default=MAX_LOSS_PP, metavar="PP",
+                   help=f"accuracy the chosen design may lose, in percentage points (default {MAX_LOSS_PP:g})")
     e = p.add_argument_group("energy measurement and execution")
     e.add_argument("--energy-images", type=options.positive_int, default=2, metavar="N",
                    help="images whose layer data the PEs are simulated on (default 2)")
@@ -82,7 +82,7 @@ def config_from_args(args):
                       input_shapes=tuple(sorted(options.input_shapes(args).items())), rtl_images=args.images,
                       array=array_options.config_from_args(args), multipliers=args.multipliers,
                       bypasses=tuple(str(b) for b in args.bypass_sets) if args.bypass_sets else FLOW_BYPASSES,
-                      tolerance_pp=args.tolerance, energy_images=args.energy_images,
+                      max_loss_pp=args.max_loss, energy_images=args.energy_images,
                       energy_samples=args.energy_samples, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
                       out_dir=args.out_dir, use_cache=args.use_cache)
 

@@ -37,7 +37,7 @@ from ..errors import AxmacError
 #: one multiplier per family of the registry (``lut:``/``verilog:`` need files: give them with --multipliers)
 FLOW_MULTIPLIERS = ("exact", "trunc:2", "bam:6", "mitchell", "mitchw:3", "drum:4")
 FLOW_BYPASSES = ("none", "all")
-TOLERANCE_PP = 0.5
+MAX_LOSS_PP = 0.5
 RTL_IMAGES = 50
 STAGES = ("quantize", "emulate", "multipliers", "explore", "choose", "generate", "cosim", "report")
 RULE = ("the lowest-energy design with one multiplier in every PE (operands at full width) whose top-1 "
@@ -68,7 +68,7 @@ class FlowConfig:
     array: ArrayConfig = field(default_factory=ArrayConfig)
     multipliers: tuple[str, ...] = FLOW_MULTIPLIERS
     bypasses: tuple[str, ...] = FLOW_BYPASSES
-    tolerance_pp: float = TOLERANCE_PP
+    max_loss_pp: float = MAX_LOSS_PP
     energy_images: int = 2
     energy_samples: int = 16
     seed: int = 0
@@ -80,7 +80,7 @@ class FlowConfig:
     def to_dict(self) -> dict:
         return {"model": self.model, "dataset": self.dataset, "inputs": self.inputs, "limit": self.limit,
                 "rtl_images": self.rtl_images, "array": self.array.to_dict(), "multipliers": list(self.multipliers),
-                "bypasses": list(self.bypasses), "tolerance_pp": self.tolerance_pp,
+                "bypasses": list(self.bypasses), "max_loss_pp": self.max_loss_pp,
                 "energy_images": self.energy_images, "energy_samples": self.energy_samples, "seed": self.seed}
 
 
@@ -98,8 +98,8 @@ def check_config(fc: FlowConfig) -> None:
 
     if fc.array.dataflow != "ws":
         raise AxmacError("axmac flow explores weight-stationary arrays: --dataflow os is not supported")
-    if not 0.0 <= fc.tolerance_pp < 100.0:
-        raise AxmacError(f"--tolerance must be in [0, 100) percentage points, not {fc.tolerance_pp:g}")
+    if not 0.0 <= fc.max_loss_pp < 100.0:
+        raise AxmacError(f"--max-loss must be in [0, 100) percentage points, not {fc.max_loss_pp:g}")
     if fc.rtl_images < 1:
         raise AxmacError(f"--images must be positive, not {fc.rtl_images}")
     if not fc.multipliers or not fc.bypasses:
@@ -122,7 +122,7 @@ def realizable(p: dict, cfg: ArrayConfig) -> bool:
             and p["gating"] == cfg.gating and p["energy_pj"] is not None)
 
 
-def choose(explored: dict, cfg: ArrayConfig, tolerance_pp: float) -> dict:
+def choose(explored: dict, cfg: ArrayConfig, max_loss_pp: float) -> dict:
     """The design (module docstring, :data:`RULE`): ``point`` (its id), ``config`` (the base array
     with its multiplier, bypass and gating), ``rule``, ``reference_accuracy``, ``threshold`` and
     ``candidates`` (ids of the points the rule admitted)."""
@@ -134,7 +134,7 @@ def choose(explored: dict, cfg: ArrayConfig, tolerance_pp: float) -> dict:
         if not exact:
             raise AxmacError("--multipliers must include exact (the reference accuracy of the rule)")
         ref = exact[0]
-        threshold = ref - tolerance_pp / 100.0
+        threshold = ref - max_loss_pp / 100.0
         cands = [p for p in points if p["accuracy"] >= threshold - 1e-12]
     else:
         cands = [p for p in points if set(p["multipliers"].values()) == {"exact"}]
@@ -143,7 +143,7 @@ def choose(explored: dict, cfg: ArrayConfig, tolerance_pp: float) -> dict:
     best = min(cands, key=lambda p: (p["energy_pj"], p["area_um2"], p["key"]))
     spec = next(iter(best["multipliers"].values()))
     chosen = cfg.replace(multiplier=spec, bypass=best["bypass"], gating=best["gating"])
-    return {"rule": RULE.format(tol=tolerance_pp) if labels else RULE_NO_LABELS, "tolerance_pp": tolerance_pp,
+    return {"rule": RULE.format(tol=max_loss_pp) if labels else RULE_NO_LABELS, "max_loss_pp": max_loss_pp,
             "reference_accuracy": ref, "threshold": threshold, "candidates": [p["id"] for p in cands],
             "point": best["id"], "label": best["label"], "config": chosen.to_dict(),
             "on_front": best["id"] in explored["front"]}
@@ -218,7 +218,7 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
                       lambda: explore_stage(data, cfg, multipliers=fc.multipliers, bypasses=fc.bypasses, jobs=fc.jobs,
                                             scheduler=fc.scheduler, use_cache=fc.use_cache, **ekw),
                       lambda d: f"{len(d['points'])} points, front of {len(d['front'])}")
-    choice = st.run("choose", None, lambda: choose(explored, cfg, fc.tolerance_pp), lambda d: d["label"])
+    choice = st.run("choose", None, lambda: choose(explored, cfg, fc.max_loss_pp), lambda d: d["label"])
     chosen = ArrayConfig.from_dict(choice["config"])
     stamp = array_stamp(chosen)
     rtl = build_dir("flow", "rtl", stamp[:16])
@@ -241,5 +241,5 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     return doc, written
 
 
-__all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "RULE", "RULE_NO_LABELS", "STAGES", "TOLERANCE_PP", "FlowConfig",
+__all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "RULE", "RULE_NO_LABELS", "STAGES", "MAX_LOSS_PP", "FlowConfig",
            "Stages", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]

@@ -71,7 +71,7 @@ def _tradeoff(doc: dict, x: str, y: str, front_name: str, title: str):
                label=f"chosen: {rows[c]['label']}")
     if y == "accuracy" and doc["choice"]["threshold"] is not None:
         ax.axhline(doc["choice"]["threshold"], color="tab:blue", linestyle=":", linewidth=0.9, gid="threshold",
-                   label=f"exact - {doc['choice']['tolerance_pp']:g} pp")
+                   label=f"exact - {doc['choice']['max_loss_pp']:g} pp")
     ax.legend(loc="best", fontsize=7)
     return fig
 

@@ -47,7 +47,7 @@ SCHEMA = _obj({
     "format": {"const": "axmac-flow-report/1"}, "axmac": STR, "created": STR,
     "config": _obj({"model": _opt(STR), "dataset": _opt(STR), "inputs": _opt(STR), "limit": _opt(INT),
                     "rtl_images": INT, "array": ARRAY, "multipliers": _arr(STR), "bypasses": _arr(STR),
-                    "tolerance_pp": NUM, "energy_images": INT, "energy_samples": INT, "seed": INT}),
+                    "max_loss_pp": NUM, "energy_images": INT, "energy_samples": INT, "seed": INT}),
     "model": _obj({"path": STR, "name": STR, "sha256": STR, "input": _obj({"name": STR, "shape": _arr(INT)}),
                    "layers": _arr(_obj({"name": STR, "kind": STR, "operand": STR, "M": INT, "K": INT, "N": INT,
                                         "macs": INT, "tiles": INT, "cycles": INT, "utilization": NUM})),
@@ -67,7 +67,7 @@ SCHEMA = _obj({
                          "space": OBJ, "run": OBJ}),
     "sensitivity": _opt(_obj({"reference_accuracy": NUM, "rows": _arr(_obj({
         "layer": STR, "multiplier": STR, "bits": INT, "point": STR, "accuracy": NUM, "energy_pj": _opt(NUM)}))})),
-    "choice": _obj({"rule": STR, "tolerance_pp": NUM, "reference_accuracy": _opt(NUM), "threshold": _opt(NUM),
+    "choice": _obj({"rule": STR, "max_loss_pp": NUM, "reference_accuracy": _opt(NUM), "threshold": _opt(NUM),
                     "candidates": _arr(STR), "point": STR, "label": STR, "config": ARRAY, "on_front": BOOL}),
     "design": _obj({"point": STR, "label": STR, "config": ARRAY, "accuracy": _opt(NUM), "accuracy_stderr": _opt(NUM),
                     "area_um2": NUM, "pe_area_um2": OBJ, "energy_pj": NUM, "energy_stderr_pj": NUM,

@@ -176,7 +176,7 @@ def test_a_failed_report_leaves_the_old_one_untouched(stubbed, monkeypatch, caps
 
     monkeypatch.setattr(report_figures, "figures", broken)
     with pytest.raises(RuntimeError, match="drawing failed"):
-        main(["flow", "--dataset", "digits", *FAST, "--out-dir", str(out), "--tolerance", "1"])
+        main(["flow", "--dataset", "digits", *FAST, "--out-dir", str(out), "--max-loss", "1"])
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == files
     assert not [p for p in stubbed.iterdir() if p.name.startswith(".report")]
 
@@ -302,7 +302,7 @@ def bad_cases(d: Path) -> dict:
         "dataset and inputs": ([digits, "--dataset", "digits", "--inputs", str(d / "in.npz")], "not both"),
         "model without data": ([digits, "--dataset", str(d / "none.npz")], "none.npz"),
         "limit beyond the dataset": (["--limit", "100000"], "--limit 100000"),
-        "tolerance": (["--tolerance", "-1"], "--tolerance"),
+        "max loss": (["--max-loss", "-1"], "--max-loss"),
         "zero images": (["--images", "0"], "--images"),
         "unknown bypass case": (["--bypass-set", "sometimes"], "--bypass-set"),
         "out-dir is somebody's folder": (["--out-dir", str(d / "notes")], "not an axmac report"),
@@ -312,7 +312,7 @@ def bad_cases(d: Path) -> dict:
 
 
 BAD = ("unknown multiplier", "no exact multiplier", "output-stationary", "malformed model", "missing model",
-       "dataset and inputs", "model without data", "limit beyond the dataset", "tolerance", "zero images",
+       "dataset and inputs", "model without data", "limit beyond the dataset", "max loss", "zero images",
        "unknown bypass case", "out-dir is somebody's folder", "out-dir is a file", "impossible array")
 
 
