@@ -12,6 +12,7 @@ import os
 import sys
 
 from . import array_options, options
+from .cmd_explore import tolerance  # a fraction in [0, 1)
 
 DESCRIPTION = """\
 Co-simulate the generated RTL of the array (Verilator + cocotb) against the golden models.
@@ -28,16 +29,6 @@ array's operand width with calibration images of --dataset.
 
 --idle P / --stall P give every input stream random idle cycles and o random backpressure
 (docs/array.md "Test streams"); the default 0 lets the streams keep up (cycle figures)."""
-
-
-def probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), not {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"{text} is out of range [0, 1)")
-    return v
 
 
 def gemm_shape(text: str):
@@ -65,9 +56,9 @@ def add_parser(sub) -> None:
                    help="test images and calibration images (default mnist)")
     g.add_argument("--images", type=options.positive_int, default=1, metavar="N", help="test images (default 1)")
     g.add_argument("--seed", type=options.non_negative_int, default=0, metavar="S", help="random seed (default 0)")
-    g.add_argument("--idle", type=probability, default=0.0, metavar="P", help="idle probability of every input "
+    g.add_argument("--idle", type=tolerance, default=0.0, metavar="P", help="idle probability of every input "
                    "stream per cycle (default 0)")
-    g.add_argument("--stall", type=probability, default=0.0, metavar="P", help="probability that o is not ready "
+    g.add_argument("--stall", type=tolerance, default=0.0, metavar="P", help="probability that o is not ready "
                    "in a cycle (default 0)")
     g.add_argument("--verbose", action="store_true", help="show the simulator's output instead of logging it")
     p.set_defaults(func=cmd_verify, parser=p)
