@@ -3,12 +3,13 @@
 Structure (cocotb's examples/matrix_multiplier, cocotbext-axi): :class:`ArrayTB` wires one
 :class:`StreamDriver` per input stream, an :class:`OutputMonitor` on ``o``, a model (the golden
 array model, or any object with the same ``expect`` method) and a :class:`Scoreboard`; a test body
-only hands it stimulus (``await tb.run(streams, patterns)``).
+only hands it stimulus (``await tb.run(stimulus, patterns)``).
 
 The design under test is the harness of :mod:`axmac.sim.harness`: drivers and monitor do not
 touch a signal per cycle. A driver writes its stream's beats and idle pattern as ``$readmemh``
 files, the monitor writes the stall pattern and reads back the ``$writememh`` dump of every ``o``
-beat with the cycle it transferred in, and cocotb only runs the clock until ``done``. The
+beat with the cycle it transferred in, and cocotb only waits for ``done`` (the harness makes its
+own clock). The
 scoreboard then checks, in order, every output value and the cycle it left against the model,
 the beat counts of every stream and, when the DUT has them, the activity counters.
 
@@ -25,7 +26,7 @@ import json
 import os
 import pickle
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
@@ -53,7 +54,6 @@ class Expected:
     end: int
     counters: np.ndarray | None = None
     where: object = None
-    info: dict = field(default_factory=dict)
 
     def mutated(self, kind: str, beat: int = 0, lane: int = 0, bit: int = 0) -> Expected:
         """A copy with one bit of one value (``kind="value"``) or one cycle (``"cycle"``) changed:
@@ -65,7 +65,7 @@ class Expected:
             cycles[beat] += 1
         else:
             raise ValueError(f"mutation must be 'value' or 'cycle', not {kind!r}")
-        return Expected(cycles, values, self.end, self.counters, self.where, dict(self.info))
+        return Expected(cycles, values, self.end, self.counters, self.where)
 
 
 @dataclass
