@@ -23,6 +23,10 @@ Latency and throughput
 * ``drain_load`` in cycle ``t``: ``drain_out`` is ``hold`` from cycle ``t + 1`` (else
   ``drain_in`` one cycle later). One MAC per cycle.
 * Gating isolates both multiplier operands (:func:`axmac.hw.gating.gated_operands`): both move.
+
+Cost (bench/bench_array_synth.py, as hw/pe_ws.py): no bypass 595 gates + 115 FFs (accumulator,
+hold and drain registers); all four cases 1084 + 119; gating ``enable`` 1120 + 135, ``icg``
+1129 + 136.
 """
 
 from __future__ import annotations

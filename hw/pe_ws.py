@@ -24,6 +24,11 @@ Latency and throughput
 * One MAC per cycle. Arithmetic (bypass cases, codes, wrap or saturate) is
   :class:`axmac.hw.mac_slot.MacSlot`'s, gating :func:`axmac.hw.gating.gated_operands`'s (the
   activation is isolated; the weight operand only changes at commits).
+
+Cost (bench/bench_array_synth.py: Yosys 0.70 generic gates, exact 8x8 signed, ``acc_bits=32``,
+flip-flops apart): no bypass 542 gates + 58 FFs; all four cases 827 + 64; with gating
+``enable`` 815 + 72, ``icg`` 838 + 73 (the latch counted as a flip-flop). In a 4x4 / 8x8 mesh,
+440 / 492 gates per PE (row 0 adds to a constant 0).
 """
 
 from __future__ import annotations
