@@ -14,6 +14,12 @@ net's toggles in windows of cycles (:func:`axmac.gen.toggles.vcd_toggles`):
   are dumped (``-O0`` and ``--public-flat-rw`` do not compile with OSU018's specparams). One
   build per netlist (20-70 s for a PE on this project's shared machines, cached under
   ``build/activity/``); runs reuse it (2500 cycles of a PE: about 2 s with the VCD count).
+  Verilator evaluates the library's sequential primitive ``udp_dff`` like combinational logic: a
+  chain of flip-flops collapses (a 3-stage shift register of DFFPOSX1 showed its input at once,
+  where Icarus shows it 2 cycles later). :func:`verilator_cells` replaces that primitive by a
+  module with a nonblocking ``always @(posedge clk ...)`` (same set/clear behaviour), so register
+  to register paths keep their cycles; a design whose flip-flops all load from its inputs (the
+  PEs) simulates the same either way.
 * ``simulator="icarus"``: Debian's ``iverilog``/``vvp`` (``make icarus``); with ``delays=True``
   (``-gspecify``) the cells' specify delays make glitches visible, an upper bound on real
   activity (on LeNet-5 data a PE's energy rises by about 27 %, its adder's by 2x). Compiles in
@@ -29,11 +35,16 @@ vector ``k`` in a design with registered inputs), combinational ones vector ``k 
 falling clock edge, the switching caused by the registers loaded at ``e_{k-1}`` and by vector
 ``k``. The netlist has no reset values: a stimulus starts with a few cycles of reset (``rst``
 high).
+
+``rtl``: Verilog of modules the netlist instantiates but does not define (black boxes of
+:func:`axmac.gen.asic.map_sources`, e.g. the array's PEs), simulated from that RTL and not traced:
+only the netlist's own nets are counted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -51,6 +62,8 @@ from .toggles import vcd_toggles
 
 SIMULATORS = ("verilator", "icarus")
 TB = "axmac_tb"
+#: Verilator: modules after this are neither traced nor linted (cell models, black boxes' RTL)
+UNTRACED = "/*verilator tracing_off*/\n/*verilator lint_off*/\n"
 
 
 class ActivityError(AxmacError):
@@ -69,6 +82,26 @@ class Activity:
     outputs: dict[str, list[int]]
     #: nets of the netlist found in no trace (their toggles are 0)
     untraced: list[int]
+
+
+_UDP_DFF = re.compile(r"^primitive\s+udp_dff\b.*?^endprimitive[^\n]*$", re.M | re.S)
+DFF_MODULE = """module udp_dff (out, in, clk, clr, set, NOTIFIER);
+  output reg out;
+  input in, clk, clr, set, NOTIFIER;
+  always @(posedge clk or posedge clr or posedge set)
+    if (set) out <= 1'b1;
+    else if (clr) out <= 1'b0;
+    else out <= in;
+endmodule"""
+
+
+def verilator_cells(text: str) -> str:
+    """The cell models with the sequential primitive ``udp_dff`` made a clocked module (module docstring);
+    its instances get a name (a module instance needs one). Other text is left alone."""
+    if not _UDP_DFF.search(text):
+        return text
+    text = _UDP_DFF.sub(DFF_MODULE, text)
+    return re.sub(r"^(\s*)udp_dff\s*\(", r"\1udp_dff udp_dff_i (", text, flags=re.M)
 
 
 def _esc(path: str) -> str:
@@ -164,10 +197,12 @@ class GateSim:
         The clock port (driven by the testbench, not by the stimulus).
     period_ns : float
         Clock period; ``hold`` (input change after the rising edge) is a tenth of it.
+    rtl : str, optional
+        Verilog of the black boxes the netlist instantiates (module docstring).
     """
 
     def __init__(self, mapped: Mapped, *, simulator: str = "verilator", delays: bool = False, clock: str = "clk",
-                 period_ns: float = 10.0):
+                 period_ns: float = 10.0, rtl: str | None = None):
         if simulator not in SIMULATORS:
             raise AxmacError(f"unknown simulator {simulator!r} (known: {', '.join(SIMULATORS)})")
         if delays and simulator != "icarus":
@@ -184,18 +219,22 @@ class GateSim:
                             simulator=simulator)
         cells = mapped.tech.verilog.read_text(errors="replace")
         if simulator == "verilator":
-            cells = "/*verilator tracing_off*/\n/*verilator lint_off*/\n" + cells
+            cells = UNTRACED + verilator_cells(cells)
         self._cells = cells
+        self._rtl = None
+        files = ["tb.sv", "net.v", "cells.v"]
+        if rtl is not None:
+            self._rtl = (UNTRACED if simulator == "verilator" else "") + rtl
+            files.append("rtl.v")
         if simulator == "verilator":
             self._args = ["--binary", "--timing", "-CFLAGS", "-std=c++20 -fcoroutines", "-Wno-fatal", "-Wno-lint",
                           "-Wno-style", "-fno-gate", "--trace", "--trace-underscore", "--top-module", TB, "-Mdir",
-                          "obj", "tb.sv", "net.v", "cells.v"]
+                          "obj", *files]
         else:
-            self._args = ["-g2012", *(["-gspecify"] if delays else []), "-o", "sim.vvp", "-s", TB, "tb.sv", "net.v",
-                          "cells.v"]
+            self._args = ["-g2012", *(["-gspecify"] if delays else []), "-o", "sim.vvp", "-s", TB, *files]
         version = metadata.version("verilator") if simulator == "verilator" else "system"
         h = hashlib.sha256(" ".join([simulator, version, *self._args]).encode())
-        for t in (self.tb, mapped.netlist.read_text(), cells):
+        for t in (self.tb, mapped.netlist.read_text(), cells, *([self._rtl] if rtl is not None else [])):
             h.update(hashlib.sha256(t.encode()).digest())
         self.dir = build_dir("activity", f"{simulator}-{mapped.top}-{h.hexdigest()[:16]}")
         self.names = [[f"{TB}.dut.{n}" for n in names] for names in self.net.names]
@@ -213,6 +252,8 @@ class GateSim:
         try:
             (tmp / "tb.sv").write_text(self.tb)
             (tmp / "cells.v").write_text(self._cells)
+            if self._rtl is not None:
+                (tmp / "rtl.v").write_text(self._rtl)
             shutil.copy(self.mapped.netlist, tmp / "net.v")
             if self.simulator == "verilator":
                 from ..sim.runner import tool_env, verilator_bin_dir
@@ -269,8 +310,8 @@ class GateSim:
 
     def _outputs(self, path: Path) -> dict[str, list[int]]:
         outs = [(p, b) for p, (d, b) in self.net.ports.items() if d == "output"]
-        vals = [int(x, 16) if set(x) <= set("0123456789abcdefABCDEF") else 0
-                for x in path.read_text().split()]
+        # unknown digits (x/z: e.g. an uninitialised memory's word on a bus) read as 0, the rest as is
+        vals = [int(re.sub(r"[^0-9a-fA-F]", "0", x), 16) for x in path.read_text().split()]
         res, lo = {}, 0
         for p, bits in outs:
             res[p] = [(v >> lo) & ((1 << len(bits)) - 1) for v in vals]
@@ -293,4 +334,4 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout: float) -> None:
                             f"{(errs or ['see the log'])[-1].strip()[:200]} (log: {log})")
 
 
-__all__ = ["Activity", "ActivityError", "GateSim", "SIMULATORS", "pack", "testbench"]
+__all__ = ["Activity", "ActivityError", "GateSim", "SIMULATORS", "pack", "testbench", "verilator_cells"]

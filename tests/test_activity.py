@@ -73,3 +73,42 @@ def test_bad_stimulus_and_options(tmp_path):
         sim.run({"a": np.zeros(4)})
     with pytest.raises(AxmacError, match="windows"):
         sim.run(_stimulus(), [(0, N + 1)])
+
+
+SHIFT3 = """\
+module shift3(input clk, input rst, input [3:0] d, output [3:0] q);
+  reg [3:0] a, b, c;
+  always @(posedge clk) begin a <= rst ? 4'd0 : d; b <= a; c <= b; end
+  assign q = c;
+endmodule
+"""
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_register_chains_keep_their_cycles(tmp_path, simulator):
+    """Three flip-flops in a row: output line k shows what edge k loaded into the last one, vector k-2.
+    (Verilator ran the library's udp_dff like logic and showed vector k: the cells are rewritten for it.)"""
+    from axmac.gen.asic import map_sources
+
+    from .test_asic import osu018
+
+    if simulator == "icarus" and shutil.which("iverilog") is None:
+        pytest.skip("Icarus Verilog is not installed (make icarus)")
+    src = tmp_path / "shift3.v"
+    src.write_text(SHIFT3)
+    m = map_sources([src], "shift3", osu018())
+    assert m.cells_by_type["DFFPOSX1"] == 12
+    d = np.arange(20) % 16
+    act = GateSim(m, simulator=simulator).run({"rst": np.r_[1, 1, np.zeros(18, int)], "d": d})
+    assert act.outputs["q"][4:] == d[2:-2].tolist()
+
+
+def test_verilator_cells_make_udp_dff_a_clocked_module():
+    from axmac.gen.activity import verilator_cells
+
+    text = ("primitive udp_dff (out, in, clk, clr, set, NOTIFIER);\n  table\n  endtable\nendprimitive // udp_dff\n"
+            "module DFFPOSX1 (CLK, D, Q);\n   udp_dff (DS0000, D, CLK, 1'B0, 1'B0, NOTIFIER);\nendmodule\n")
+    out = verilator_cells(text)
+    assert "primitive udp_dff" not in out and "always @(posedge clk or posedge clr or posedge set)" in out
+    assert "   udp_dff udp_dff_i (DS0000, D, CLK" in out
+    assert verilator_cells("module X; endmodule\n") == "module X; endmodule\n"

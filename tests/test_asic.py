@@ -71,3 +71,21 @@ def test_pe_area_by_module():
     assert full["gating"] == 104  # the clock gate: INVX1 + LATCH + AND2X1
     assert full["pe registers"] == plain["pe registers"] + 8 * 96  # the isolated multiplier operand a_mul
     assert 0.2 < (sum(full.values()) - sum(plain.values())) / sum(plain.values()) < 0.8
+
+
+def test_black_boxes_stay_unmapped_cells(tmp_path):
+    """A module read as a black box keeps its instance (with its ports) in the netlist; only the rest is mapped."""
+    top = tmp_path / "boxed.v"
+    top.write_text("module boxed(input clk, input [1:0] a, output [1:0] y, output q);\n"
+                   "  wire [1:0] t; box u(.clk(clk), .i(a), .o(t)); assign y = ~t;\n"
+                   "  reg r; always @(posedge clk) r <= t[0]; assign q = r;\nendmodule\n")
+    stub = tmp_path / "box.v"
+    stub.write_text("module box(input clk, input [1:0] i, output [1:0] o);\nendmodule\n")
+    m = map_sources([top], "boxed", osu018(), blackboxes=[stub])
+    assert m.cells_by_type == {"DFFPOSX1": 1, "INVX1": 2, "box": 1}
+    assert m.area == 96 + 2 * 16  # the box has no area
+    net = read_netlist(m.flat_json, "boxed")
+    (box,) = [c for c in net.cells if c.type == "box"]
+    assert box.dirs == {"clk": "input", "i": "input", "o": "output"}
+    text = m.netlist.read_text()
+    assert "box u" in text and "module box(" not in text and "module box (" not in text

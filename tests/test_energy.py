@@ -102,3 +102,20 @@ def test_clock_tree_buffers_the_sinks():
     assert m.caps[0] == pytest.approx(0.004 + 0.001)
     assert m.weights[0, g[CLOCK_TREE]] == pytest.approx(half_v2 * 0.005 + tree.energy)
     assert m.weights[0, g["top"]] == pytest.approx(5 * 0.02)
+
+
+def test_black_box_loads_and_outputs():
+    """Nets into a cell outside the netlist carry ``extra_load``; a net it drives is undriven here, and
+    its switching goes to its ``input_groups`` group instead of ``inputs``; passive pin energy stays."""
+    a, n1, b, y = range(4)
+    cells = [CellInst("u1", "INV", "", {"A": a, "Y": n1}, {"A": "input", "Y": "output"}),
+             CellInst("u2", "INV", "", {"A": b, "Y": y}, {"A": "input", "Y": "output"})]
+    net = GateNetlist("t", cells, [["a"], ["n1"], ["b"], ["y"]], {"a": ("input", [a]), "y": ("output", [y])})
+    # n1 feeds two pins of a black box, b is driven by it
+    m = EnergyModel(net, _lib(), options=OPT, extra_load={n1: 0.02}, input_groups={b: "box"})
+    g = {name: i for i, name in enumerate(m.groups)}
+    half_v2 = 2.0
+    assert m.caps[n1] == pytest.approx(0.001 + 0.02)  # wire (no pin of the netlist) + the black box's load
+    assert m.weights[n1, g["top"]] == pytest.approx(half_v2 * 0.021 + 0.2)
+    assert m.weights[b, g["box"]] == pytest.approx(half_v2 * 0.0115) and m.weights[b, g[INPUTS]] == 0
+    assert m.weights[a, g[INPUTS]] == pytest.approx(half_v2 * 0.0115)
