@@ -246,9 +246,9 @@ def _own_cells(mod: dict) -> dict[str, int]:
 
 def _modules(gates_json: Path, cmos_json: Path) -> dict[str, dict]:
     """Per module of a hierarchical design: its own gates, flip-flops and transistors (its submodules'
-    cells excluded; every module of Amaranth's output is instantiated once). Yosys's per-module
-    transistor estimate includes the submodules: the transistors here are counted from the module's
-    own cells with :data:`CMOS_TRANSISTORS`."""
+    cells excluded) and ``children`` (submodule name -> instances). Yosys's per-module transistor
+    estimate includes the submodules: the transistors here are counted from the module's own cells
+    with :data:`CMOS_TRANSISTORS`."""
     gates = json.loads(gates_json.read_text()).get("modules") or {}
     cmos = json.loads(cmos_json.read_text()).get("modules") or {}
     out = {}
@@ -257,9 +257,11 @@ def _modules(gates_json: Path, cmos_json: Path) -> dict[str, dict]:
         dff = sum(v for k, v in cells.items() if _is_ff(k))
         logic = {k: v for k, v in _own_cells(cmos.get(name) or {}).items() if not _is_ff(k)}
         known = all(k in CMOS_TRANSISTORS for k in logic)
+        children = {k.lstrip("\\"): int(v) for k, v in (mod.get("num_cells_by_type") or {}).items()
+                    if not k.startswith("$")}
         out[name.lstrip("\\")] = {"gates": sum(cells.values()) - dff, "dff": dff,
                                    "transistors": sum(CMOS_TRANSISTORS[k] * v for k, v in logic.items())
-                                   if known else None}
+                                   if known else None, "children": children}
     return out
 
 
@@ -281,6 +283,10 @@ def _generic(work: Path, names: list[str], top: str, timeout: float, booth: str,
     }
     if hierarchy:
         fig["modules"] = _modules(work / "gates.json", work / "cmos.json")
+        # Yosys's hierarchical total miscounts (49402 for cells worth 48250 in a 2x2 array): count the cells
+        logic = {k: v for k, v in cmos.items() if not _is_ff(k)}
+        if all(k in CMOS_TRANSISTORS for k in logic):
+            fig["transistors"] = sum(CMOS_TRANSISTORS[k] * v for k, v in logic.items())
     return fig
 
 
@@ -322,7 +328,15 @@ def _fpga(target: str, work: Path, names: list[str], top: str, timeout: float, b
         fig["note"] = (f"{port_bits} port bits exceed the {pins} I/O pins of {dev}-{pkg}: "
                        f"not placed and routed (no {placed}, no fmax_mhz)")
         return fig
-    pnr = _place_and_route(target, work, top, timeout, freq_mhz, seed)
+    try:
+        pnr = _place_and_route(target, work, top, timeout, freq_mhz, seed)
+    except SynthError as e:
+        if "no BELs remaining" not in str(e) and "Unable to place" not in str(e):
+            raise
+        # more cells of a kind than the device has (e.g. DSP blocks): Yosys's figures, and why no Fmax
+        placed = "lc" if target == "ice40" else "slices"
+        fig["note"] = f"does not fit the {dev}-{pkg}: not placed and routed (no {placed}, no fmax_mhz): {e}"
+        return fig
     util = pnr["utilization"]
     if target == "ice40":
         fig["lc"] = int((util.get("ICESTORM_LC") or {}).get("used", 0))
@@ -347,8 +361,9 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
 
     ``booth``: which multiplications to map to Booth multipliers first, ``"signed"``, ``"all"`` or
     ``"none"``; default ``"signed"``, but ``"none"`` for ECP5 with DSPs (there a ``*`` is
-    inferred as a DSP block, which a Booth pre-pass would prevent). ``keep_work``: keep the work folder after a successful run (default
-    :func:`keep_work_default`; a failed run keeps it). ``hierarchy`` (generic only): keep the
+    inferred as a DSP block, which a Booth pre-pass would prevent). ``keep_work``: keep the work
+    folder after a successful run (default :func:`keep_work_default`; a failed run keeps it).
+    ``hierarchy`` (generic only): keep the
     modules and report each one's figures. ``dsp`` (ecp5 only): ``False`` maps multipliers to
     LUTs (``synth_ecp5 -nodsp``).
 
@@ -358,13 +373,15 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         ``target``, ``top``, ``tools`` (versions), ``work_dir`` (``None`` once deleted), ``cached``
         and the figures:
         generic: ``gates``, ``dff``, ``transistors``, ``gates_by_type``, ``cmos_by_type``;
-        with ``hierarchy`` also ``modules`` (name -> ``gates``, ``dff``, ``transistors`` of its own cells);
+        with ``hierarchy`` also ``modules`` (name -> ``gates``, ``dff``, ``transistors`` of its own
+        cells, ``children``: submodule name -> instances);
         ice40: ``device``, ``lut4``, ``carry``, ``dff``, ``ram``, ``lc``, ``io``, ``fmax_mhz``
         (``None`` without a clocked path), ``cells_by_type``; ecp5: ``device``, ``lut4``, ``carry``
         (CCU2C), ``dff``, ``dsp`` (MULT18X18D), ``ram`` (DP16KD), ``lutram``, ``slices`` (nextpnr's
         TRELLIS_COMB), ``io``, ``fmax_mhz``, ``dsp_used``, ``cells_by_type``; a design with more port
-        bits than the package has pins is not placed (``lc``/``slices`` and ``fmax_mhz`` ``None``, a
-        ``note`` says why).
+        bits than the package has pins, or more cells of a kind than the device has (nextpnr: "no
+        BELs remaining"), is not placed (``lc``/``slices`` and ``fmax_mhz`` ``None``, a ``note``
+        says why).
     """
     if target not in FLOWS:
         raise AxmacError(f"unknown synthesis target {target!r} (known: {', '.join(FLOWS)})")

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Instance, Module, unsigned
+from amaranth.hdl import Instance, Module, Signal, unsigned
+from amaranth.hdl import signed as signed_shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -231,8 +232,8 @@ class _Hier(wiring.Component):
 def test_generic_hierarchy_reports_each_module():
     r = synth_component(_Hier(), "hier", target="generic", registered=False, hierarchy=True)
     mods = r["modules"]
-    assert mods["hier.u"] == {"gates": 5, "dff": 0, "transistors": mods["hier.u"]["transistors"]}
-    assert mods["hier"]["dff"] == 5 and mods["hier"]["gates"] == 0
+    assert mods["hier.u"] == {"gates": 5, "dff": 0, "transistors": mods["hier.u"]["transistors"], "children": {}}
+    assert mods["hier"]["dff"] == 5 and mods["hier"]["gates"] == 0 and mods["hier"]["children"] == {"hier.u": 1}
     assert r["gates"] == sum(m["gates"] for m in mods.values()) == 5 and r["dff"] == 5
     assert r["transistors"] == sum(m["transistors"] for m in mods.values()) >= 5 * 6
     assert r["gates_by_type"] == {"AND": 5}  # no submodule instance among the cells
@@ -261,3 +262,29 @@ def test_ecp5_too_many_pins_keeps_yosys_figures():
     r = synth_component(_BitwiseAnd(70), "wide", target="ecp5", registered=False)
     assert r["io"] == 210 and r["lut4"] == 70
     assert r["fmax_mhz"] is None and r["slices"] is None and "197 I/O pins" in r["note"]
+
+
+class _ManyProducts(wiring.Component):
+    """``n`` registered 8x8 signed products XORed together: ``n`` DSP blocks on ECP5."""
+
+    def __init__(self, n):
+        self.n = n
+        super().__init__({"x": In(signed_shape(8)), "y": Out(signed_shape(16))})
+
+    def elaborate(self, platform):
+        m = Module()
+        regs = [Signal(signed_shape(8), name=f"r{i}") for i in range(self.n + 1)]
+        m.d.sync += regs[0].eq(self.x)
+        m.d.sync += [regs[i].eq(regs[i - 1] + 1) for i in range(1, self.n + 1)]
+        acc = 0
+        for i in range(self.n):
+            acc = acc ^ (regs[i] * regs[i + 1])
+        m.d.sync += self.y.eq(acc)
+        return m
+
+
+def test_ecp5_more_dsps_than_the_device_has():
+    """30 products need 30 DSP blocks; the 25k has 28: Yosys's figures, no Fmax, a note saying why."""
+    r = synth_component(_ManyProducts(30), "many", target="ecp5", registered=False)
+    assert r["dsp"] >= 29 and r["fmax_mhz"] is None and r["slices"] is None
+    assert "does not fit" in r["note"] and "MULT18X18D" in r["note"]
