@@ -1,8 +1,10 @@
 """The hardware side of a design point: area and switching-activity energy of its PE designs.
 
-:class:`GateLevelHardware` is what ``axmac explore`` uses: a PE design (``hw/pe.py`` with one
-multiplier, bypass and gating) is mapped to the OSU 0.18 um standard cells with Yosys
-(:func:`axmac.gen.pe_energy.pe_area`: area by group, um^2) and its energy is measured by
+:class:`GateLevelHardware` is what ``axmac explore`` uses: a PE design (the array's
+weight-stationary PE ``hw/pe_ws.py`` where :class:`~axmac.gen.pe_energy.PEDesign` offers it, else
+``hw/pe.py``; one multiplier, bypass and gating: :func:`axmac.gen.explore_tasks.design_dict`) is
+mapped to the OSU 0.18 um standard cells with Yosys (:func:`axmac.gen.pe_energy.pe_area`: area by
+group, um^2) and its energy is measured by
 gate-level simulation of that netlist on sampled segments of real layer data
 (:func:`axmac.gen.pe_energy.measure_pe`: Verilator, zero delay, every output checked against the
 golden PE; toggles weighted by the Liberty tables). The first measurement of a design builds its

@@ -199,10 +199,22 @@ class AccuracyJob:
 
 
 def design_dict(ctx: Context, spec: str, bypass: str, gating: str) -> dict:
-    """The PE design fields (:class:`~axmac.gen.pe_energy.PEDesign`) of one multiplier of a point."""
+    """The PE design fields (:class:`~axmac.gen.pe_energy.PEDesign`) of one multiplier of a point: the
+    array's weight-stationary PE (``hw/pe_ws.py``, with its overflow mode) where ``PEDesign`` offers
+    it (``kind``), else the stand-alone ``hw/pe.py``."""
+    from dataclasses import fields
+
+    from .pe_energy import PEDesign
+
     a = ctx.array
-    return {"multiplier": spec, "bits": a.bits, "signed": a.signed, "acc_bits": a.acc_bits, "bypass": bypass,
-            "gating": gating}
+    d = {"multiplier": spec, "bits": a.bits, "signed": a.signed, "acc_bits": a.acc_bits, "bypass": bypass,
+         "gating": gating}
+    offered = {f.name for f in fields(PEDesign)}
+    if "kind" in offered:
+        d["kind"] = "ws"
+        if "overflow" in offered:
+            d["overflow"] = a.overflow
+    return d
 
 
 @dataclass(frozen=True)
