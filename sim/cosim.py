@@ -152,31 +152,12 @@ def _watch_progress(path: Path, callback):
         th.join()
 
 
-#: Verilator flags of every harnessed build (see :func:`_fast_model`).
-FAST_MODEL_FLAGS = "--no-public-flat-rw --timing -CFLAGS -std=c++20 -CFLAGS -fcoroutines"
-
-
-@contextlib.contextmanager
-def _fast_model():
-    """Build without ``--public-flat-rw`` and with ``--timing``.
-
-    cocotb's runner always passes ``--public-flat-rw``, which makes every internal signal visible
-    to VPI and so keeps Verilator from optimising them away: measured on the 8x8 array, 13k
-    instead of 105k cycles/s (the testbench only touches the harness's ports, marked public in
-    the harness itself). ``--timing`` lets the harness make its own clock (g++ 12 needs C++20
-    coroutines for it, shared/TOOLCHAIN.md). :func:`~axmac.sim.runner.run_cocotb` takes no build
-    arguments, so the flags go through the Verilator wrapper's ``VERILATOR_TEST_FLAGS``
-    (appended to its command line) while the build runs.
-    """
-    old = os.environ.get("VERILATOR_TEST_FLAGS")
-    os.environ["VERILATOR_TEST_FLAGS"] = f"{old or ''} {FAST_MODEL_FLAGS}".strip()
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["VERILATOR_TEST_FLAGS"]
-        else:
-            os.environ["VERILATOR_TEST_FLAGS"] = old
+#: Verilator flags of every harnessed build: without ``--public-flat-rw`` (cocotb's runner always
+#: passes it, which keeps every internal signal visible to VPI and so unoptimised: measured on the
+#: 8x8 array, 13k instead of 105k cycles/s; the testbench only touches the harness's ports, marked
+#: public in the harness itself) and with ``--timing``, so that the harness makes its own clock
+#: (g++ 12 needs C++20 coroutines for it, shared/TOOLCHAIN.md).
+FAST_MODEL_FLAGS = ["--no-public-flat-rw", "--timing", "-CFLAGS", "-std=c++20", "-CFLAGS", "-fcoroutines"]
 
 
 def run_job(build: Build, job: dict, *, verbose: bool = False, progress=None) -> dict:
@@ -193,17 +174,14 @@ def run_job(build: Build, job: dict, *, verbose: bool = False, progress=None) ->
         result_file.unlink(missing_ok=True)
         if log is not None:
             log.write_bytes(b"")
-        # COCOTB_REWRITE_ASSERTION_FILES="": cocotb would otherwise run pytest's assertion rewriting
-        # on every module imported after it (scipy, numba...: seconds per simulator start); the
-        # scoreboard raises its own messages.
         progress_file = job_file.with_suffix(".progress")
         progress_file.unlink(missing_ok=True)
         env = {"AXMAC_ARRAY_JOB": str(job_file), "AXMAC_ARRAY_RESULT": str(result_file),
-               "AXMAC_PROGRESS": str(progress_file), "COCOTB_REWRITE_ASSERTION_FILES": ""}
+               "AXMAC_PROGRESS": str(progress_file)}
         try:
-            with _output_to(log), _watch_progress(progress_file, progress), _fast_model():
+            with _output_to(log), _watch_progress(progress_file, progress):
                 run_cocotb(sources=list(build.sources), toplevel=HARNESS, test_module="axmac.sim.array_tb",
-                           build_dir=build.build_dir, extra_env=env)
+                           build_dir=build.build_dir, extra_env=env, build_args=FAST_MODEL_FLAGS)
         except SimulationFailed:
             pass  # the result file says whether the DUT differed or the testbench failed
         except RuntimeError as e:  # the runner's build step

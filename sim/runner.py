@@ -114,6 +114,7 @@ def run_cocotb(
     waves: bool = False,
     testcase: str | None = None,
     clean: bool = False,
+    build_args: list[str] | None = None,
 ) -> tuple[int, int]:
     """Build ``sources`` with ``toplevel`` and run the cocotb module ``test_module`` on it.
 
@@ -127,6 +128,14 @@ def run_cocotb(
         named after them (``results-<tag>.xml``), so each parameter set keeps its own.
     clean :
         Delete ``build_dir`` first and build from scratch (only when the sources lie elsewhere).
+    build_args :
+        Extra simulator build arguments, after the runner's own (so ``--no-public-flat-rw`` undoes
+        the ``--public-flat-rw`` cocotb's Verilator runner always passes: 8x faster models when the
+        testbench touches only ports marked public).
+
+    cocotb's assertion rewriting (``COCOTB_REWRITE_ASSERTION_FILES``) is off unless ``extra_env``
+    sets it: it would rewrite every module imported after cocotb (numba, scipy...: seconds per
+    simulator start), and our testbenches' assertions carry their own messages.
 
     Returns
     -------
@@ -138,9 +147,10 @@ def run_cocotb(
 
     tool_env()
     build_dir = Path(build_dir)
-    env = dict(extra_env or {})
+    env = {"COCOTB_REWRITE_ASSERTION_FILES": "", **(extra_env or {})}
     runner = get_runner(simulator)
-    build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if simulator == "verilator" else []
+    args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if simulator == "verilator" else []
+    args += list(build_args or [])
     with build_lock(build_dir):
         if clean:
             shutil.rmtree(build_dir)
@@ -149,7 +159,7 @@ def run_cocotb(
             sources=[str(s) for s in sources],
             hdl_toplevel=toplevel,
             build_dir=str(build_dir),
-            build_args=build_args,
+            build_args=args,
             waves=waves,
             always=False,
         )
