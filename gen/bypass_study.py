@@ -42,6 +42,23 @@ def golden_stats(operands, cfg: ArrayConfig, mult) -> TrivialStats:
     return st
 
 
+def conv_share(operands, strata_) -> float:
+    """The share of the MACs of one inference done in convolutions (Eq. 4.1's 0.9, measured)."""
+    conv = sum(s.macs for s, op in zip(strata_, operands, strict=True) if op.kind == "conv")
+    return conv / max(1, sum(s.macs for s in strata_))
+
+
+def analytic(stats: TrivialStats, bypass: Bypass, base: dict, design: dict, share: float) -> dict:
+    """Ma & Jiao's Eq. 1 and the thesis's Eq. 4.1 for ``bypass`` (:func:`analytic_savings`), with this PE's
+    per-operation energies: ``base`` and ``design`` are pJ per slot by group of the PE without bypass
+    (its multiplier and its other logic, the adder's group) and of the PE with it (its bypass units)."""
+    e = {"mul": base.get("multiplier", 0.0), "add": base.get("pe logic", 0.0),
+         "bypass_mul": design.get("mul bypass", 0.0), "bypass_add": design.get("add bypass", 0.0)}
+    return {"energies_pj": e, **analytic_savings(stats, bypass, e_mul=e["mul"], e_add=e["add"],
+                                                 e_bypass_mul=e["bypass_mul"], e_bypass_add=e["bypass_add"],
+                                                 conv_share=share)}
+
+
 def _row(m, est, base) -> dict:
     d = m.design
     row = {"bypass": d.bypass, "gating": d.gating, "area_um2": sum(m.area.values()), "area": m.area,
@@ -81,20 +98,13 @@ def bypass_study(cfg: ArrayConfig | None = None, *, images: int = 1, per_layer: 
     every = Bypass.parse("all")
     full = next((m for m in meas if m.design.bypass_cases == every), None)
     if full is not None and meas[0].design.bypass == "none":
-        base = meas[0].groups_per_slot()
-        byp = full.groups_per_slot()
-        conv = sum(s.macs for s, op in zip(strata_, operands, strict=True) if op.kind == "conv")
         out["analytic"] = {
-            "energies_pj": {"mul": base.get("multiplier", 0.0), "add": base.get("pe logic", 0.0),
-                            "bypass_mul": byp.get("mul bypass", 0.0), "bypass_add": byp.get("add bypass", 0.0)},
-            **analytic_savings(stats, Bypass.parse("all"), e_mul=base.get("multiplier", 0.0),
-                               e_add=base.get("pe logic", 0.0), e_bypass_mul=byp.get("mul bypass", 0.0),
-                               e_bypass_add=byp.get("add bypass", 0.0),
-                               conv_share=conv / max(1, sum(s.macs for s in strata_))),
+            **analytic(stats, every, meas[0].groups_per_slot(), full.groups_per_slot(),
+                       conv_share(operands, strata_)),
             "measured": {f"{m.design.bypass}/{m.design.gating}": savings(meas[0], m)["saving_pct"] / 100
                          for m in meas if m.design.bypass_cases == every},
         }
     return out
 
 
-__all__ = ["STUDY_DESIGNS", "bypass_study", "golden_stats"]
+__all__ = ["STUDY_DESIGNS", "analytic", "bypass_study", "conv_share", "golden_stats"]

@@ -1,4 +1,8 @@
-"""Area and switching-activity energy of one processing element (``hw/pe.py``) in a standard-cell library.
+"""Area and switching-activity energy of one processing element in a standard-cell library.
+
+The PE is the stand-alone ``hw/pe.py`` (:attr:`PEDesign.kind` ``"pe"``, the bypass study's) or the
+systolic array's weight-stationary PE ``hw/pe_ws.py`` (``"ws"``: a shadow weight register and a
+commit flag besides, :mod:`axmac.gen.array_energy`).
 
 :func:`pe_area` maps a PE (:mod:`axmac.gen.asic`) and breaks its area down by module
 (:func:`axmac.gen.breakdown.module_group`). :func:`measure_pe` simulates the mapped netlist on
@@ -30,7 +34,7 @@ from .asic import Mapped, map_component
 from .breakdown import module_group
 from .energy import EnergyModel, EnergyOptions
 from .netlist import read_netlist
-from .pe_workload import Segment, stimulus
+from .pe_workload import PE_KINDS, Segment, stimulus, weights_in_effect
 from .techlib import TechLib, find_techlib
 
 RESET_CYCLES = 3
@@ -46,10 +50,21 @@ class PEDesign:
     acc_bits: int = 32
     bypass: str = "none"
     gating: str = "none"
+    #: ``"pe"``: hw/pe.py; ``"ws"``: the array's hw/pe_ws.py (module docstring)
+    kind: str = "pe"
+    #: the array PE's accumulation (``"wrap"`` or ``"saturate"``); hw/pe.py always wraps
+    overflow: str = "wrap"
+
+    def __post_init__(self):
+        if self.kind not in PE_KINDS:
+            raise AxmacError(f"unknown PE kind {self.kind!r} (known: {', '.join(PE_KINDS)})")
+        if self.kind == "pe" and self.overflow != "wrap":
+            raise AxmacError("the stand-alone PE (hw/pe.py) only wraps: overflow='saturate' needs kind='ws'")
 
     @classmethod
-    def from_config(cls, cfg: ArrayConfig) -> PEDesign:
-        return cls(cfg.multiplier, cfg.bits, cfg.signed, cfg.acc_bits, cfg.bypass, cfg.gating)
+    def from_config(cls, cfg: ArrayConfig, kind: str = "pe") -> PEDesign:
+        return cls(cfg.multiplier, cfg.bits, cfg.signed, cfg.acc_bits, cfg.bypass, cfg.gating, kind,
+                   cfg.overflow if kind == "ws" else "wrap")
 
     def with_(self, **changes) -> PEDesign:
         return replace(self, **changes)
@@ -63,12 +78,19 @@ class PEDesign:
         return Bypass.parse(self.bypass)
 
     def component(self):
+        if self.kind == "ws":
+            from ..hw.pe_ws import WeightStationaryPE
+
+            return WeightStationaryPE(multiplier=self.model, acc_bits=self.acc_bits, bypass=self.bypass_cases,
+                                      gating=self.gating, overflow=self.overflow)
         from ..hw.pe import PE
 
         return PE(multiplier=self.model, acc_bits=self.acc_bits, bypass=self.bypass_cases, gating=self.gating)
 
     def __str__(self) -> str:
-        return f"{self.multiplier} {'s' if self.signed else 'u'}{self.bits} bypass={self.bypass} gating={self.gating}"
+        kind = " (array PE)" if self.kind == "ws" else ""
+        return (f"{self.multiplier} {'s' if self.signed else 'u'}{self.bits} bypass={self.bypass} "
+                f"gating={self.gating}{kind}")
 
 
 def pe_area(design: PEDesign, tech: TechLib | None = None) -> tuple[Mapped, dict[str, float]]:
@@ -114,8 +136,7 @@ class PEMeasurement:
 def _check_outputs(design: PEDesign, stim: dict, outputs: dict) -> None:
     """The simulated ``psum_out`` and codes must equal the golden PE's, slot for slot."""
     t = slice(RESET_CYCLES, None)
-    w_eff = np.maximum.accumulate(np.where(stim["w_load"][t] == 1, np.arange(len(stim["w_load"][t])), 0))
-    weight = stim["w_in"][t][w_eff]
+    weight = weights_in_effect(stim)[t]
     valid = stim["valid_in"][t].astype(bool)
     gold, mc, ac = pe_stream(design.model, design.bypass_cases, weight, stim["a_in"][t], stim["psum_in"][t],
                              acc_bits=design.acc_bits, valid_seq=valid)
@@ -137,7 +158,7 @@ def measure_pe(design: PEDesign, segments: list[Segment], *, tech: TechLib | Non
     options = options or EnergyOptions()
     mapped, area = pe_area(design, tech)
     sim = GateSim(mapped, simulator=simulator, delays=delays, period_ns=options.period_ns)
-    stim, windows = stimulus(segments, reset=RESET_CYCLES)
+    stim, windows = stimulus(segments, reset=RESET_CYCLES, kind=design.kind)
     act = sim.run(stim, windows)
     if check:
         _check_outputs(design, stim, act.outputs)

@@ -21,7 +21,10 @@ and states its standard error (the linearised variance of a ratio, sampling with
 summed over strata.
 
 Crafted workloads for sanity checks: :func:`crafted_segments` (all-zero weights, dense random,
-sparse activations). :func:`stimulus` turns segments into a PE stimulus with windows.
+sparse activations). :func:`stimulus` turns segments into a PE stimulus with windows, for the
+stand-alone PE (``hw/pe.py``: the weight loaded with the first slot) or the array's
+weight-stationary PE (``hw/pe_ws.py``: the weight written into the shadow register during the
+previous segment, committed by the segment's first slot).
 """
 
 from __future__ import annotations
@@ -73,11 +76,30 @@ class LayerOperands:
     kind: str = "gemm"
     #: array cycles of the layer for all ``images`` from the schedule's cycle model (None: steady state)
     array_cycles: int | None = None
+    #: the layer's bias per output channel (``groups * N``) and requantization (None: without)
+    bias: np.ndarray | None = None
+    requant: object | None = None
+
+
+def layer_params(layer):
+    """``(bias, requant)`` of a MAC layer as the array's output stage takes them: the bias per output
+    channel (int64) or None, and :class:`~axmac.golden.requant.RequantParams` for a requantizing
+    layer (None for an int32 or dequantized output)."""
+    from ..golden.requant import RequantParams
+
+    bias = None if layer.bias is None else np.asarray(layer.bias, np.int64).ravel()
+    out = layer.output
+    requant = None
+    if out.kind == "requant" and out.scale is not None:
+        requant = RequantParams.from_scale(np.asarray(out.scale, np.float32), zp=int(out.zero_point),
+                                           dtype=out.dtype, relu=bool(out.relu))
+    return bias, requant
 
 
 def network_operands(net, inputs: dict[str, np.ndarray], cfg: ArrayConfig | None = None) -> list[LayerOperands]:
-    """The GEMM operands of every MAC layer of ``net`` run on ``inputs`` (golden engine trace); with
-    ``cfg``, each layer's array cycles from the schedule (:func:`axmac.onnx_import.schedule.make_schedule`)."""
+    """The GEMM operands of every MAC layer of ``net`` run on ``inputs`` (golden engine trace), with
+    each layer's bias and requantization; with ``cfg``, each layer's array cycles from the schedule
+    (:func:`axmac.onnx_import.schedule.make_schedule`)."""
     from ..golden.engine import run_network
     from ..onnx_import.lower import im2col, weight_matrix
     from ..onnx_import.schedule import make_schedule
@@ -88,7 +110,7 @@ def network_operands(net, inputs: dict[str, np.ndarray], cfg: ArrayConfig | None
     if cfg is not None:
         cycles = [int(x["cycles"]) for x in make_schedule(net, cfg, batch=images, summary=True)["layers"]]
     return [LayerOperands(layer.name, im2col(layer, rep.tensors[layer.x]), weight_matrix(layer), images, layer.kind,
-                          c) for layer, c in zip(net.mac_layers, cycles, strict=True)]
+                          c, *layer_params(layer)) for layer, c in zip(net.mac_layers, cycles, strict=True)]
 
 
 def lenet_operands(images: int = 1, first: int = 0, cfg: ArrayConfig | None = None) -> list[LayerOperands]:
@@ -186,26 +208,65 @@ def crafted_segments(kind: str, count: int, cfg: ArrayConfig, *, seed: int = 0, 
     return out
 
 
-def stimulus(segments: list[Segment], *, reset: int = 3) -> tuple[dict[str, np.ndarray], list[tuple[int, int]]]:
+#: the PEs :func:`stimulus` drives: ``hw/pe.py`` and the array's ``hw/pe_ws.py``
+PE_KINDS = ("pe", "ws")
+
+
+def stimulus(segments: list[Segment], *, reset: int = 3,
+             kind: str = "pe") -> tuple[dict[str, np.ndarray], list[tuple[int, int]]]:
     """PE input ports per cycle (``reset`` cycles of ``rst`` first) and each segment's window of cycles.
 
-    A segment's first slot loads its weight (``w_load``); idle cycles keep the last activation
-    and partial sum with ``valid_in`` low.
+    ``kind="pe"``: a segment's first slot loads its weight (``w_load``). ``kind="ws"``: one cycle
+    after the reset writes the first weight into the shadow register (``shadow_we``), every
+    segment's first slot commits it (``commit_in``) and the segment's second cycle (its first, if it
+    has one cycle) writes the next segment's weight. Idle cycles keep the last activation and
+    partial sum with ``valid_in`` low.
     """
-    n = reset + sum(s.cycles for s in segments)
-    st = {k: np.zeros(n, np.int64) for k in ("rst", "w_load", "w_in", "a_in", "valid_in", "psum_in")}
+    if kind not in PE_KINDS:
+        raise AxmacError(f"unknown PE kind {kind!r} (known: {', '.join(PE_KINDS)})")
+    ws = kind == "ws"
+    t = reset + ws
+    n = t + sum(s.cycles for s in segments)
+    names = ("shadow_in", "shadow_we", "commit_in") if ws else ("w_load", "w_in")
+    st = {k: np.zeros(n, np.int64) for k in ("rst", *names, "a_in", "valid_in", "psum_in")}
     st["rst"][:reset] = 1
-    windows, t = [], reset
-    for s in segments:
+    if ws and segments:
+        st["shadow_we"][reset], st["shadow_in"][reset:] = 1, segments[0].w
+    windows = []
+    for i, s in enumerate(segments):
         m = len(s.a)
-        st["w_load"][t] = 1
-        st["w_in"][t:] = s.w
+        if ws:
+            st["commit_in"][t] = 1
+            if i + 1 < len(segments):
+                at = t + min(1, s.cycles - 1)
+                st["shadow_we"][at], st["shadow_in"][at:] = 1, segments[i + 1].w
+        else:
+            st["w_load"][t] = 1
+            st["w_in"][t:] = s.w
         st["a_in"][t:t + m], st["psum_in"][t:t + m], st["valid_in"][t:t + m] = s.a, s.psum, 1
         st["a_in"][t + m:t + s.cycles] = s.a[-1]
         st["psum_in"][t + m:t + s.cycles] = s.psum[-1]
         windows.append((t, t + s.cycles))
         t += s.cycles
     return st, windows
+
+
+def weights_in_effect(st: dict[str, np.ndarray]) -> np.ndarray:
+    """The weight each cycle's slot of :func:`stimulus` meets (0 before the first load or commit).
+
+    ``w_load`` applies at once; a commit copies the shadow value written in an earlier cycle (a
+    write in the commit's own cycle lands at the same edge, after the copy: docs/array.md).
+    """
+    n = len(st["rst"])
+    idx = np.arange(n)
+    if "w_load" in st:
+        last = np.maximum.accumulate(np.where(st["w_load"] == 1, idx, -1))
+        return np.where(last >= 0, st["w_in"][np.maximum(last, 0)], 0)
+    wrote = np.maximum.accumulate(np.where(st["shadow_we"] == 1, idx, -1))
+    before = np.r_[-1, wrote[:-1]]  # the last write in an earlier cycle
+    shadow = np.where(before >= 0, st["shadow_in"][np.maximum(before, 0)], 0)
+    commit = np.maximum.accumulate(np.where(st["commit_in"] == 1, idx, -1))
+    return np.where(commit >= 0, shadow[np.maximum(commit, 0)], 0)
 
 
 @dataclass(frozen=True)
@@ -240,5 +301,6 @@ def estimate(segments: list[Segment], energies, strata_: list[Stratum]) -> Estim
     return Estimate(total, math.sqrt(var), sum(s.macs for s in strata_), per)
 
 
-__all__ = ["Estimate", "LayerOperands", "Segment", "Stratum", "crafted_segments", "estimate", "lenet_operands",
-           "network_operands", "sample_segments", "segment", "stimulus", "strata"]
+__all__ = ["PE_KINDS", "Estimate", "LayerOperands", "Segment", "Stratum", "crafted_segments", "estimate",
+           "layer_params", "lenet_operands", "network_operands", "sample_segments", "segment", "stimulus", "strata",
+           "weights_in_effect"]

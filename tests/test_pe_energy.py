@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from axmac.config import ArrayConfig
+from axmac.errors import AxmacError
 from axmac.gen.bypass_study import bypass_study
 from axmac.gen.pe_energy import PEDesign, measure_pe
 from axmac.gen.pe_workload import LayerOperands, crafted_segments
@@ -89,3 +90,19 @@ def test_verilator_toggles_equal_icarus_zero_delay():
     ica = GateSim(mapped, simulator="icarus").run(st, win)
     assert ver.outputs == ica.outputs
     assert np.array_equal(ver.toggles, ica.toggles)
+
+
+def test_array_pe_checked_against_golden_and_larger_by_its_shadow_weight():
+    """The array's PE (hw/pe_ws.py): every slot checked against the golden PE (weights committed from the
+    shadow register), one-cycle segments included; it adds the shadow weight and its flags to hw/pe.py."""
+    tech = osu018()
+    cfg = ArrayConfig(rows=2, cols=2)
+    segs = crafted_segments("sparse", 4, cfg, m=3, seed=7) + crafted_segments("dense", 2, cfg, m=1, seed=8)
+    ws = measure_pe(PEDesign(kind="ws", bypass="all", gating="icg"), segs, tech=tech)
+    pe = measure_pe(PEDesign(bypass="all", gating="icg"), segs, tech=tech)
+    assert ws.slots.sum() == pe.slots.sum() == 14
+    extra = ws.area["pe registers"] - pe.area["pe registers"]
+    assert 10 * 96 <= extra <= 12 * 96  # shadow weight (8) and its two flags, the commit register: DFFPOSX1 each
+    assert 0 < ws.gclk_duty < 1
+    with pytest.raises(AxmacError, match="only wraps"):
+        PEDesign(overflow="saturate")

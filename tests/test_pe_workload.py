@@ -5,7 +5,17 @@ import pytest
 
 from axmac.config import ArrayConfig
 from axmac.errors import AxmacError
-from axmac.gen.pe_workload import LayerOperands, crafted_segments, estimate, sample_segments, segment, stimulus, strata
+from axmac.gen.pe_workload import (
+    LayerOperands,
+    Segment,
+    crafted_segments,
+    estimate,
+    lenet_operands,
+    sample_segments,
+    segment,
+    stimulus,
+    strata,
+)
 from axmac.golden.bypass import Bypass
 from axmac.golden.multipliers import make_multiplier
 
@@ -67,3 +77,44 @@ def test_estimate_scales_by_cycles_with_its_error():
     assert noisy.stderr > 0 and noisy.per_mac == noisy.energy / st.macs
     with pytest.raises(AxmacError, match="at least 2"):
         sample_segments(ops, CFG, 1, mult=MULT)
+
+
+def test_ws_stimulus_writes_the_shadow_ahead_and_commits_with_the_first_slot():
+    from axmac.gen.pe_workload import weights_in_effect
+
+    segs = [Segment("L", 5, np.array([1, 2]), np.array([0, 0]), 4, 2), Segment("L", -3, np.array([7]), np.zeros(1, int),
+                                                                          1, 1),
+            Segment("L", 9, np.array([4, 4, 4]), np.zeros(3, int), 4, 3)]
+    st, win = stimulus(segs, reset=2, kind="ws")
+    assert win == [(3, 7), (7, 8), (8, 12)]  # one cycle after the reset writes the first weight
+    assert st["shadow_we"].tolist() == [0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert st["shadow_in"][2] == 5 and st["shadow_in"][4] == -3 and st["shadow_in"][7] == 9
+    assert np.flatnonzero(st["commit_in"]).tolist() == [3, 7, 8]
+    w = weights_in_effect(st)
+    assert w[3:7].tolist() == [5] * 4 and w[7] == -3 and w[8:12].tolist() == [9] * 4
+    # segment 2 has one cycle: its successor's weight is written in the cycle of its commit, which copies the old one
+    assert st["shadow_we"][7] == 1 and st["commit_in"][7] == 1 and w[7] == -3
+    pe_st, _ = stimulus(segs, reset=2)
+    assert weights_in_effect(pe_st)[2:].tolist() == [5] * 4 + [-3] + [9] * 4
+    with pytest.raises(AxmacError, match="unknown PE kind"):
+        stimulus(segs, kind="os")
+
+
+def test_operands_carry_bias_and_requantization():
+    """The bundled float LeNet-5, quantized by axmac, dequantizes every MAC layer's output (the next layer
+    quantizes its input): no requantization in the array, bias only. A requantizing layer gets its parameters."""
+    from types import SimpleNamespace
+
+    from axmac.gen.pe_workload import layer_params
+
+    ops = lenet_operands(1)
+    assert [op.kind for op in ops] == ["conv", "conv", "gemm", "gemm", "gemm"]
+    for op in ops:
+        n = op.w.shape[0] * op.w.shape[2]
+        assert op.bias is not None and op.bias.shape == (n,) and op.bias.dtype == np.int64
+        assert op.requant is None
+    out = SimpleNamespace(kind="requant", scale=np.array([0.5, 0.25], np.float32), zero_point=3, dtype=np.int8,
+                          relu=True)
+    bias, rq = layer_params(SimpleNamespace(bias=[1, 2], output=out))
+    assert bias.tolist() == [1, 2] and (rq.zp, rq.lo, rq.hi, rq.relu) == (3, -128, 127, True)
+    assert rq.apply(np.array([[40, 40]])).tolist() == [[23, 13]]  # 3 + 40 * 0.5, 3 + 40 * 0.25
