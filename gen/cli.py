@@ -33,7 +33,8 @@ import warnings
 from ..errors import AxmacError
 
 #: subcommand modules, in the order ``axmac --help`` lists them.
-COMMAND_MODULES = ("flow", "demo", "multipliers", "info", "schedule", "run", "emulate", "explore", "generate", "verify")
+COMMAND_MODULES = ("flow", "demo", "multipliers", "info", "schedule", "run", "emulate", "explore", "generate", "verify",
+                   "synth", "energy")
 
 
 class _Parser(argparse.ArgumentParser):
