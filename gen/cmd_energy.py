@@ -86,8 +86,11 @@ def cmd_energy(args) -> int:
 
     check_args(args)
     cfg = array_options.config_from_args(args)
+    if cfg.dataflow != "ws":
+        from ..errors import AxmacError
+
+        raise AxmacError("axmac energy measures the weight-stationary dataflow only (--dataflow ws)")
     variants = variants_for(cfg, args.compare)
-    tech = None
     if args.liberty is not None:
         from .techlib import techlib_from_files
 
@@ -96,10 +99,6 @@ def cmd_energy(args) -> int:
         from .techlib import find_techlib
 
         tech = find_techlib()
-    if cfg.dataflow != "ws":
-        from ..errors import AxmacError
-
-        raise AxmacError("axmac energy measures the weight-stationary dataflow only (--dataflow ws)")
     ops, cycles = load_workload(cfg, args.model, args.dataset, images=args.images,
                                 input_shapes=options.input_shapes(args) or None)
     bar = tqdm(total=2 * len(variants), desc="energy", unit="step", file=sys.stderr, leave=False)
