@@ -16,13 +16,15 @@ AND,NAND,OR,NOR,XOR,XNOR,MUX``; ``synth_ice40`` + ``nextpnr-ice40 --hx8k --packa
   shift register drives every input, every output is XOR-reduced into one flip-flop). The
   wrapper's own cost is one flip-flop per input bit (printed) and an XOR tree of about one LUT4
   per three output bits. The requantizing output stage (four 33x31-bit multipliers) does not fit
-  an hx8k next to the mesh.
+  an hx8k next to the mesh;
+* **ECP5** (``--ecp5``): the 8x8 accelerator (accumulator-pass stage) in the same wrapper on an
+  LFE5U-25F (``synth_ecp5 -nodsp``: its 28 DSP blocks cannot hold 64 multipliers).
 
 Results are cached (build/synth_cache). A cold run took 40 minutes on a loaded 2-core machine,
 most of it ABC on the requantizing output stage (four 33x31-bit multipliers and 66-bit shifters:
 about 29,600 gates, twice the rest of a 4x4 accelerator).
 
-    .venv/bin/python bench/bench_array_synth.py [--quick] [--no-ice40] [--json]
+    .venv/bin/python bench/bench_array_synth.py [--quick] [--no-ice40] [--ecp5] [--json]
 """
 
 from __future__ import annotations
@@ -91,6 +93,17 @@ def ice40_rows() -> list[dict]:
     return rows
 
 
+def ecp5_rows() -> list[dict]:
+    """The 8x8 accelerator (accumulator-pass stage) on an LFE5U-25F, multipliers in LUTs (64 PEs
+    need more multipliers than its 28 DSP blocks)."""
+    inner = Accelerator(config=ArrayConfig(rows=8, cols=8, counters="none", output_stage="acc"))
+    wrapped = SerialWrapper(inner)
+    r = synth_component(wrapped, "top", target="ecp5", registered=False, timeout=7200, dsp=False)
+    return [{"what": "top 8x8 ws (D=256, acc stage, no DSP)", "lut4": r["lut4"], "carry": r["carry"], "dff": r["dff"],
+             "ram": r["ram"], "slices": r.get("slices"), "fmax_mhz": r["fmax_mhz"], "wrapper_ffs": wrapped.in_bits + 1,
+             "xor_bits": wrapped.out_bits, "note": r.get("note", "")}]
+
+
 def table(rows: list[dict]) -> str:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     data = [[str(r.get(k, "")) if not isinstance(r.get(k), float) else f"{r[k]:.1f}" for k in keys] for r in rows]
@@ -103,13 +116,16 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="PEs and the 4x4 arrays only")
-    ap.add_argument("--no-ice40", action="store_true", help="skip place and route")
+    ap.add_argument("--no-ice40", action="store_true", help="skip iCE40 place and route")
+    ap.add_argument("--ecp5", action="store_true", help="also the 8x8 accelerator on ECP5 (slow)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     t0 = time.perf_counter()
     out = {"generic_pe": pe_rows(), "generic_array": array_rows(args.quick)}
     if not args.no_ice40:
         out["ice40"] = ice40_rows()
+    if args.ecp5:
+        out["ecp5"] = ecp5_rows()
     if args.json:
         print(json.dumps(out, indent=1))
     else:
