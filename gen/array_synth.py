@@ -15,7 +15,9 @@
     the multipliers to LUTs, the fair comparison of approximate and exact multipliers, which a DSP
     block would hide) and Fmax. The wrapper's own cost is reported beside (one flip-flop per input
     bit of the array, an XOR tree over its output bits). A design that does not fit the device
-    keeps Yosys's figures and gets a note instead of an Fmax.
+    keeps Yosys's figures and gets a note instead of an Fmax. Gating ``icg`` is refused there: its
+    latch-based clock gate stands for an ASIC library's ICG cell, and Yosys's FPGA flows reject
+    the latch (``enable`` is the FPGA form of the same isolation).
 ``osu018`` (or any Liberty library, ``tech``)
     The array mapped to standard cells with its hierarchy (:func:`axmac.gen.asic.map_component`):
     area in um^2 by type and by group. No Fmax: there is no usable static timing here (Debian's
@@ -175,6 +177,10 @@ def synth_array(cfg: ArrayConfig, target: str = "generic", *, tech=None, dsp: bo
         raise AxmacError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
     if not isinstance(cfg, ArrayConfig):
         raise AxmacError(f"an ArrayConfig is needed, not {type(cfg).__name__}")
+    if target in ("ice40", "ecp5") and cfg.gating == "icg":
+        raise AxmacError(f"gating 'icg' is a latch-based clock gate for a standard-cell ICG: synth_{target} rejects "
+                         "its latch; use --gating enable (the same isolation with a clock enable) or target generic "
+                         "or osu018")
     from ..hw.top import Accelerator
     from .synth import synth_component
 

@@ -66,6 +66,8 @@ def test_bad_arguments():
         synth_array(TINY, "asic")
     with pytest.raises(AxmacError, match="ArrayConfig"):
         synth_array({"rows": 2}, "generic")
+    with pytest.raises(AxmacError, match="gating 'icg' is a latch-based clock gate.*synth_ice40 rejects"):
+        synth_array(TINY, "ice40")  # before anything is synthesised
 
 
 @pytest.mark.slow
@@ -85,7 +87,7 @@ def test_osu018_array_by_module():
 
 @pytest.mark.slow
 def test_fpga_targets():
-    cfg = TINY.replace(rows=2, cols=2, multiplier="exact")
+    cfg = TINY.replace(rows=2, cols=2, gating="enable")
     ice = synth_array(cfg, "ice40", pe=False)["figures"]
     assert ice["lut4"] > 0 and ice["fmax_mhz"] > 0 and ice["wrapper"]["flip_flops"] > 0
     dsp = synth_array(cfg, "ecp5", pe=False)["figures"]
