@@ -13,13 +13,11 @@ from amaranth.hdl import signed as signed_shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from ..golden.bypass import Bypass
+from ..golden.bypass import NO_BYPASS, Bypass
 from ..golden.multipliers import Multiplier
 from .gating import gating_verilog
 from .mac_slot import MacSlot, check_pe_args
 from .multipliers import make_hw_multiplier
-
-NO_BYPASS = Bypass()
 
 
 class ArrayPE(wiring.Component):

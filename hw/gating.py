@@ -23,9 +23,8 @@ from collections.abc import Sequence
 
 from amaranth.hdl import ClockDomain, Module, ResetSignal, Signal, Value
 
+from ..config import GATINGS
 from .clock_gate import ICG_MODULE, ICG_VERILOG, ClockGate
-
-GATINGS = ("none", "enable", "icg")
 
 
 def check_gating(gating: str) -> None:

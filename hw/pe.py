@@ -48,10 +48,13 @@ Gating (what the multiplier sees in a cycle whose MUL is bypassed, or that is id
 ADD cases only select the adder's result (additions are exact and cheap); they do not gate it.
 Idle slots (``valid_in`` low) pass the partial sum through and show codes ``00``/``10``.
 
-Cost (Yosys 0.70 ``synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX``, exact 8x8 signed,
-``acc_bits=32``; gates excluding flip-flops): no bypass 633 gates + 49 FFs; ``zero`` 648 + 51;
-``zero,one`` 776 + 53; all four cases 902 + 53. Gating ``enable`` adds 8 FFs (``a_mul``), ``icg``
-8 FFs and one latch. The ADD cases cost about as much as the 32-bit adder they bypass.
+Cost (``axmac.gen.synth.synth_component(PE(...), "pe", target="generic", registered=False)``:
+Yosys 0.70 with the Booth pre-pass of the exact baseline, ``abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX``,
+exact 8x8 signed, ``acc_bits=32``; gates excluding flip-flops / CMOS transistor estimate): no
+bypass 540 gates + 49 FFs (4400 T); ``zero`` 561 + 51 (4402 T); ``zero,one`` 680 + 53 (5276 T);
+all four cases 817 + 53 (5746 T). Gating ``enable`` adds 8 FFs (``a_mul``), ``icg`` 9 (the
+clock-gate latch counts as one: 5990 T). The ADD cases cost about as much as the 32-bit adder they
+bypass (all four cases: +51% gates over no bypass).
 
 Verification: ``tests/test_pe.py`` (cocotb + Verilator vs :mod:`axmac.golden.pe`, every cycle,
 and the isolation property) and ``tests/test_pe_formal.py`` (Yosys k-induction: with all cases
@@ -65,15 +68,15 @@ from amaranth.hdl import signed as signed_shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..golden.bypass import Bypass
+from ..golden.bypass import NO_BYPASS, Bypass
 from ..golden.multipliers import Multiplier
 from .bypass import MulBypass, mul_needed, operand_flags
 from .gating import GATINGS, gated_operands, gating_verilog
 from .mac_slot import MacSlot, check_pe_args, register_operand
 from .multipliers import make_hw_multiplier
 
-DATAFLOWS = ("ws",)
-NO_BYPASS = Bypass()
+#: The dataflow of this stand-alone PE (the array's PEs: hw/pe_ws.py, hw/pe_os.py).
+SUPPORTED_DATAFLOWS = ("ws",)
 
 
 class PE(wiring.Component):
@@ -109,7 +112,7 @@ class PE(wiring.Component):
     def __init__(self, *, multiplier: Multiplier, acc_bits: int = 32, bypass: Bypass = NO_BYPASS,
                  gating: str = "none", dataflow: str = "ws"):
         check_pe_args(multiplier, acc_bits, bypass, gating, "wrap")
-        if dataflow not in DATAFLOWS:
+        if dataflow not in SUPPORTED_DATAFLOWS:
             raise ValueError(f"dataflow must be 'ws' (weight-stationary; 'os' is not implemented), not {dataflow!r}")
         self.model, self.acc_bits, self.bypass, self.gating, self.dataflow = (
             multiplier, acc_bits, bypass, gating, dataflow)
@@ -167,4 +170,4 @@ class PE(wiring.Component):
         return m
 
 
-__all__ = ["DATAFLOWS", "GATINGS", "NO_BYPASS", "PE"]
+__all__ = ["GATINGS", "NO_BYPASS", "PE", "SUPPORTED_DATAFLOWS"]
