@@ -9,7 +9,6 @@ analytic estimates (``--json``: the report).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import array_options, options
@@ -80,9 +79,8 @@ def check_args(args) -> None:
 def cmd_energy(args) -> int:
     from tqdm import tqdm
 
-    from ..util import atomic_output
     from .array_energy import load_workload, measure_array, variants_for
-    from .tables import jsonable, print_json
+    from .cmd_synth import emit
 
     check_args(args)
     cfg = array_options.config_from_args(args)
@@ -116,15 +114,7 @@ def cmd_energy(args) -> int:
         bar.close()
     res["model"] = str(args.model) if args.model is not None else "bundled LeNet-5 (models/lenet5_mnist.onnx)"
     res["dataset"] = str(args.dataset)
-    if args.output is not None:
-        with atomic_output(args.output) as f:
-            json.dump(jsonable(res), f, indent=1)
-    if args.json:
-        print_json(res, indent=1)
-    else:
-        print(summary(res))
-        if args.output is not None:
-            print(f"wrote {args.output}")
+    emit(args, res, summary)
     return 0
 
 

@@ -57,9 +57,7 @@ def target_of(args) -> str:
 
 
 def cmd_synth(args) -> int:
-    from ..util import atomic_output
     from .array_synth import synth_array
-    from .tables import jsonable, print_json
 
     target = target_of(args)
     cfg = array_options.config_from_args(args)
@@ -69,16 +67,24 @@ def cmd_synth(args) -> int:
 
         tech = techlib_from_files(args.liberty)
     res = synth_array(cfg, target, tech=tech, dsp=args.dsp, seed=args.seed, pe=args.pe)
+    emit(args, res, summary)
+    return 0
+
+
+def emit(args, res: dict, text) -> None:
+    """Write ``res`` to ``--output`` (whole or not at all) and print it: JSON with ``--json``, else ``text(res)``."""
+    from ..util import atomic_output
+    from .tables import jsonable, print_json
+
     if args.output is not None:
         with atomic_output(args.output) as f:
             json.dump(jsonable(res), f, indent=1)
     if args.json:
         print_json(res, indent=1)
     else:
-        print(summary(res))
+        print(text(res))
         if args.output is not None:
             print(f"wrote {args.output}")
-    return 0
 
 
 def _figures_line(res: dict) -> str:

@@ -2,9 +2,9 @@
 
 Fast: the design split around the PEs, the streams a golden run drives, sampled runs, the
 combination of the parts. Slow (a PE and a rest-of-array simulation build per design, minutes):
-the whole measurement on small layers, its figures against their computations, and the crafted
-workloads on the array's PE: all-zero weights gate nearly everything, dense random data gates
-nothing, gated <= ungated on sparse data.
+the whole measurement on small layers and its figures against their computations. The crafted
+workloads (all-zero weights gate nearly everything, dense random data gates nothing, gated <=
+ungated on sparse data) run on the array's PE in tests/test_pe_energy.py.
 """
 
 import numpy as np
@@ -129,41 +129,3 @@ def test_array_energy_on_small_layers():
     a = gated["analytic"]
     assert 0 < a["p_mul"] < 1 and a["eq1_paper_energies"] > 0 and gated["explanation"]
     assert 0 < base["rest_share"] < 1 and res["stats"]["zero"] > 0
-
-
-@pytest.fixture(scope="module")
-def crafted():
-    from axmac.gen.pe_energy import PEDesign, measure_pe
-    from axmac.gen.pe_workload import crafted_segments
-
-    from .test_asic import osu018
-
-    tech = osu018()
-    out = {}
-    for kind in ("zero_weights", "dense", "sparse"):
-        segs = crafted_segments(kind, 6, CFG, m=24, seed=4)
-        out[kind] = {g: measure_pe(PEDesign(kind="ws", bypass="zero", gating=g), segs, tech=tech)
-                     for g in ("none", "enable", "icg")}
-    return out
-
-
-@pytest.mark.slow
-def test_array_pe_all_zero_weights_gate_nearly_everything(crafted):
-    m = crafted["zero_weights"]
-    assert m["icg"].gclk_duty < 0.02 and m["icg"].per_slot() <= m["none"].per_slot()
-    assert m["enable"].groups_per_slot()["multiplier"] < 0.01
-
-
-@pytest.mark.slow
-def test_array_pe_dense_random_data_gates_nothing(crafted):
-    m = crafted["dense"]
-    assert m["icg"].gclk_duty > 0.95
-    assert m["icg"].per_slot() >= m["none"].per_slot() and m["enable"].per_slot() >= m["none"].per_slot()
-
-
-@pytest.mark.slow
-def test_array_pe_gated_no_worse_than_ungated_on_sparse_data(crafted):
-    m = crafted["sparse"]
-    assert m["icg"].per_slot() <= m["none"].per_slot()
-    for g in ("enable", "icg"):
-        assert m[g].groups_per_slot()["multiplier"] < 0.8 * m["none"].groups_per_slot()["multiplier"]

@@ -3,23 +3,18 @@ built; a whole run on a small array (slow) prints the library's figures and writ
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 
-from axmac.gen import cli
+from .test_cmd_synth import run
 
 SMALL = ["--rows", "2", "--cols", "2", "--acc-depth", "16", "--counters", "none", "--output-stage", "acc",
          "--samples-per-layer", "2", "--runs-per-layer", "2"]
 
 
 def energy(*opts: str) -> tuple[int, str, str]:
-    o, e = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
-        rc = cli.main(["energy", *opts])
-    return rc, o.getvalue(), e.getvalue()
+    return run("energy", *opts)
 
 
 @pytest.mark.parametrize("opts, message", [

@@ -19,11 +19,16 @@ TINY_OPTS = ["--rows", "2", "--cols", "1", "--acc-depth", "2", "--counters", "no
              "--bypass", "all", "--gating", "icg"]
 
 
-def synth(*opts: str) -> tuple[int, str, str]:
+def run(*argv: str) -> tuple[int, str, str]:
+    """``axmac ARGV`` in this process: exit status, standard output, standard error."""
     o, e = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
-        rc = cli.main(["synth", *opts])
+        rc = cli.main(list(argv))
     return rc, o.getvalue(), e.getvalue()
+
+
+def synth(*opts: str) -> tuple[int, str, str]:
+    return run("synth", *opts)
 
 
 def test_generic_report_text_json_and_file(tmp_path):

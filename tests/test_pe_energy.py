@@ -23,13 +23,15 @@ GATINGS = ("none", "enable", "icg")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def crafted():
+@pytest.fixture(scope="module", params=["pe", "ws"])
+def crafted(request):
+    """Both PEs: the stand-alone one (hw/pe.py) and the array's (hw/pe_ws.py, what ``axmac energy`` measures)."""
     tech = osu018()
     out = {}
     for kind in ("zero_weights", "dense", "sparse"):
         segs = crafted_segments(kind, 6, CFG, m=32, seed=5)
-        out[kind] = {g: measure_pe(PEDesign(bypass="zero", gating=g), segs, tech=tech) for g in GATINGS}
+        out[kind] = {g: measure_pe(PEDesign(bypass="zero", gating=g, kind=request.param), segs, tech=tech)
+                     for g in GATINGS}
     return out
 
 
