@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from .test_cmd_synth import run
+from .test_cmd_synth import check_bad_input, run
 
 SMALL = ["--rows", "2", "--cols", "2", "--acc-depth", "16", "--counters", "none", "--output-stage", "acc",
          "--samples-per-layer", "2", "--runs-per-layer", "2"]
@@ -33,14 +33,7 @@ def energy(*opts: str) -> tuple[int, str, str]:
     (["--multiplier", "nonsense"], "--multiplier nonsense"),
 ])
 def test_bad_input_one_line_nothing_written(tmp_path, opts, message):
-    lib = tmp_path / "cells.lib"
-    lib.write_text("library(x) {}\n")
-    opts = [o.format(missing=tmp_path / "none.onnx", lib=lib) for o in opts]
-    out = tmp_path / "r.json"
-    rc, text, err = energy(*opts, "-o", str(out))
-    assert rc == 2 and text == "" and err.count("\n") == 1 and err.startswith("axmac: error: "), err
-    assert message in err, err
-    assert not out.exists() and list(tmp_path.iterdir()) == [lib]
+    check_bad_input("energy", tmp_path, opts, message)
 
 
 @pytest.mark.slow

@@ -62,11 +62,17 @@ def test_generic_report_text_json_and_file(tmp_path):
     (["--seed", "-1"], "argument --seed"),
 ])
 def test_bad_input_one_line_nothing_written(tmp_path, opts, message):
-    lib = tmp_path / "cells.lib"
+    check_bad_input("synth", tmp_path, opts, message)
+
+
+def check_bad_input(command: str, folder, opts: list[str], message: str) -> None:
+    """``axmac COMMAND OPTS -o FILE`` (``{lib}``: a Liberty file there, ``{missing}``: a missing file) ends
+    in exit 2, one line with ``message``, nothing printed or written."""
+    lib = folder / "cells.lib"
     lib.write_text("library(x) {}\n")
-    opts = [o.format(missing=tmp_path / "none.lib", lib=lib) for o in opts]
-    out = tmp_path / "r.json"
-    rc, text, err = synth(*opts, "-o", str(out))
-    assert rc == 2 and text == "" and err.count("\n") == 1 and err.startswith("axmac: error: ")
+    opts = [o.format(missing=folder / "none.onnx", lib=lib) for o in opts]
+    out = folder / "r.json"
+    rc, text, err = run(command, *opts, "-o", str(out))
+    assert rc == 2 and text == "" and err.count("\n") == 1 and err.startswith("axmac: error: "), err
     assert message in err, err
-    assert not out.exists() and list(tmp_path.iterdir()) == [lib]
+    assert not out.exists() and list(folder.iterdir()) == [lib]
