@@ -13,8 +13,10 @@ the array; emulate it exactly (accuracy, Ma & Jiao's trivial computations); eval
 candidate multiplier with and without bypass on all layers, and one layer at a time (accuracy,
 PE area in OSU 0.18 um cells, switching-activity energy per inference); choose a design by a
 stated rule on the Pareto front; generate its Verilog; co-simulate one whole inference and a
-batch of images through that RTL against golden; write the report: report.json (schema in
-docs/report_schema.md), report.md, index.html with the figures, and the design's rtl/.
+batch of images through that RTL against golden; synthesize it (Yosys generic gates, iCE40 with
+nextpnr, OSU 0.18 um cells) and measure its energy per inference at gate level; write the
+report: report.json (schema in docs/report_schema.md), report.md, index.html with the figures,
+and the design's rtl/.
 
 The rule: the lowest-energy design with one multiplier in every PE whose top-1 accuracy is
 within --max-loss percentage points of the exact integer model's. Without labels (--inputs):
@@ -35,9 +37,17 @@ def max_loss_pp(text: str) -> float:
     return v
 
 
+def targets(text: str) -> tuple[str, ...]:
+    """``generic,ice40,osu018`` (any of them) or ``none``."""
+    from .cmd_explore import comma_list
+
+    items = comma_list("synthesis targets")(text)
+    return () if items == ("none",) else items
+
+
 def add_parser(sub) -> None:
     from .cmd_explore import comma_list
-    from .flow import FLOW_MULTIPLIERS, MAX_LOSS_PP, RTL_IMAGES
+    from .flow import FLOW_MULTIPLIERS, MAX_LOSS_PP, RTL_IMAGES, TARGETS
 
     p = sub.add_parser("flow", parents=[options.model(optional=True, help="the ONNX model (default: the bundled "
                                                                          "model of the built-in dataset)"),
@@ -58,6 +68,10 @@ def add_parser(sub) -> None:
                    help="a bypass set to try (repeatable; default none and all)")
     g.add_argument("--max-loss", type=max_loss_pp, default=MAX_LOSS_PP, metavar="PP",
                    help=f"accuracy the chosen design may lose, in percentage points (default {MAX_LOSS_PP:g})")
+    g.add_argument("--targets", type=targets, default=TARGETS, metavar="LIST",
+                   help=f"synthesis targets of the chosen array: {','.join(TARGETS)} (default) or none")
+    g.add_argument("--no-array-energy", dest="array_energy", action="store_false",
+                   help="skip the gate-level energy of the whole chosen array (the exploration's PE energy stays)")
     e = p.add_argument_group("energy measurement and execution")
     e.add_argument("--energy-images", type=options.positive_int, default=2, metavar="N",
                    help="images whose layer data the PEs are simulated on (default 2)")
@@ -84,7 +98,8 @@ def config_from_args(args):
                       bypasses=tuple(str(b) for b in args.bypass_sets) if args.bypass_sets else FLOW_BYPASSES,
                       max_loss_pp=args.max_loss, energy_images=args.energy_images,
                       energy_samples=args.energy_samples, seed=args.seed, jobs=args.jobs, scheduler=args.scheduler,
-                      out_dir=args.out_dir, use_cache=args.use_cache)
+                      out_dir=args.out_dir, use_cache=args.use_cache, targets=args.targets,
+                      array_energy=args.array_energy)
 
 
 def cmd_flow(args) -> int:
@@ -99,6 +114,18 @@ def cmd_flow(args) -> int:
         rel = os.path.relpath(out)
         print(summary(doc, out if rel.startswith("..") else rel))
     return 0 if doc["cosim"]["matched"] else 1
+
+
+def _synth_text(target: str, f: dict) -> str:
+    from .tables import num
+
+    if target == "generic":
+        return f"generic {num(f.get('gates'))} gates + {num(f.get('dff'))} flip-flops"
+    if target == "osu018":
+        return f"osu018 {num(None if f.get('area_um2') is None else f['area_um2'] * 1e-6)} mm^2"
+    fmax = f.get("fmax_mhz")
+    return f"{target} {num(f.get('lut4'))} LUT4, " + ("no Fmax (see the report)" if fmax is None else
+                                                      f"Fmax {fmax:.1f} MHz")
 
 
 def summary(doc: dict, out_dir) -> str:
@@ -121,6 +148,12 @@ def summary(doc: dict, out_dir) -> str:
               f"  energy    {num(d['energy_pj'] * 1e-6)} +- {num(d['energy_stderr_pj'] * 1e-6)} uJ per inference "
               f"({num(d['saving_pct'])} % saved vs the baseline)",
               f"  cycles    {d['cycles_rtl']} per inference on the RTL (cycle model {d['cycles']})"]
+    if d.get("array_energy_pj") is not None:
+        lines.append(f"  whole array: {num(d['array_energy_pj'] * 1e-6)} +- "
+                     f"{num(d['array_energy_stderr_pj'] * 1e-6)} uJ per inference at gate level")
+    syn = doc.get("synthesis") or {}
+    if syn:
+        lines.append("  synthesis: " + "; ".join(_synth_text(t, r["figures"]) for t, r in syn.items()))
     b = cos["batch"]
     verdict = "matched" if cos["matched"] else "MISMATCH"
     rtl = f"; {b['images']} images: RTL top-1 {num(b['accuracy'])}, golden {num(b['golden_accuracy'])}" \

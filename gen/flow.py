@@ -13,7 +13,11 @@ On a model (default: the bundled LeNet-5) and a labelled dataset (default MNIST)
 5. ``choose`` -- the design by the rule of :func:`choose` (printed with the rule);
 6. ``generate`` -- its Verilog, manifest and constraints;
 7. ``cosim`` -- one whole inference and a batch of images through that RTL (``axmac verify --all``);
-8. ``report`` -- ``report.json``, then ``report.md``, ``index.html`` and the figures from it
+8. ``synth`` -- the whole chosen array synthesised: Yosys generic gates, iCE40 (nextpnr: LUTs, Fmax),
+   OSU 0.18 um cells (area by part) (:mod:`axmac.gen.array_synth`, ``axmac synth``);
+9. ``energy`` -- the whole chosen array's energy per inference at gate level, PEs and the rest of
+   the array (:mod:`axmac.gen.array_energy`, ``axmac energy``), beside it without bypass and gating;
+10. ``report`` -- ``report.json``, then ``report.md``, ``index.html`` and the figures from it
    (:mod:`axmac.gen.report`), written whole or not at all.
 
 Every stage but ``choose`` and ``report`` is cached under ``build/flow/cache`` by a key over what
@@ -39,7 +43,8 @@ FLOW_MULTIPLIERS = ("exact", "trunc:2", "bam:6", "mitchell", "mitchw:3", "drum:4
 FLOW_BYPASSES = ("none", "all")
 MAX_LOSS_PP = 0.5
 RTL_IMAGES = 50
-STAGES = ("quantize", "emulate", "multipliers", "explore", "choose", "generate", "cosim", "report")
+TARGETS = ("generic", "ice40", "osu018")
+STAGES = ("quantize", "emulate", "multipliers", "explore", "choose", "generate", "cosim", "synth", "energy", "report")
 RULE = ("the lowest-energy design with one multiplier in every PE (operands at full width) whose top-1 "
         "accuracy is within {tol:g} percentage points of the exact integer model's; ties: the smaller area")
 RULE_NO_LABELS = ("no labels, so no accuracy: the lowest-energy design whose arithmetic is exact (the exact "
@@ -51,7 +56,10 @@ CODE = {"quantize": ("axmac", "golden", "onnx_import", "gen/datasets.py", "gen/f
         "explore": ("axmac", "golden", "onnx_import", "hw", "gen"),
         "generate": ("axmac", "golden/multipliers", "hw", "gen/generate.py", "constraints/array.sdc.tmpl",
                      "constraints/array.pcf.tmpl", "constraints/array.lpf.tmpl"),
-        "cosim": ("axmac", "golden", "onnx_import", "hw", "sim", "gen/verify.py", "gen/flow_stages.py")}
+        "cosim": ("axmac", "golden", "onnx_import", "hw", "sim", "gen/verify.py", "gen/flow_stages.py"),
+        "synth": ("axmac", "golden/multipliers", "hw", "gen/array_synth.py", "gen/synth.py", "gen/asic.py",
+                  "gen/breakdown.py", "gen/netlist.py", "gen/liberty.py", "gen/techlib.py", "gen/flow_stages.py"),
+        "energy": ("axmac", "golden", "onnx_import", "hw", "gen")}
 
 
 @dataclass(frozen=True)
@@ -76,12 +84,17 @@ class FlowConfig:
     scheduler: str | None = None
     out_dir: Path | None = None
     use_cache: bool = True
+    #: synthesis targets of the chosen array (empty: none)
+    targets: tuple[str, ...] = TARGETS
+    #: measure the whole chosen array's energy (PEs and the rest) at gate level
+    array_energy: bool = True
 
     def to_dict(self) -> dict:
         return {"model": self.model, "dataset": self.dataset, "inputs": self.inputs, "limit": self.limit,
                 "rtl_images": self.rtl_images, "array": self.array.to_dict(), "multipliers": list(self.multipliers),
                 "bypasses": list(self.bypasses), "max_loss_pp": self.max_loss_pp,
-                "energy_images": self.energy_images, "energy_samples": self.energy_samples, "seed": self.seed}
+                "energy_images": self.energy_images, "energy_samples": self.energy_samples, "seed": self.seed,
+                "targets": list(self.targets), "array_energy": self.array_energy}
 
 
 def out_dir_of(fc: FlowConfig) -> Path:
@@ -113,6 +126,9 @@ def check_config(fc: FlowConfig) -> None:
             raise AxmacError(f"--multipliers {spec}: {e}") from None
     for b in fc.bypasses:
         normalize_bypass(b)
+    bad = [t for t in fc.targets if t not in TARGETS]
+    if bad:
+        raise AxmacError(f"--targets {bad[0]}: unknown synthesis target (known: {', '.join(TARGETS)}, none)")
     check_out_dir(out_dir_of(fc))
 
 
@@ -181,6 +197,10 @@ class Stages:
                  f"{' (cached)' if cached else ''}")
         return doc
 
+    def skip(self, name: str, why: str) -> None:
+        i = STAGES.index(name) + 1
+        self.say(f"axmac flow [{i}/{len(STAGES)}] {name}: skipped ({why})")
+
 
 def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]:
     """Run the flow (module docstring); return the report document and the files written."""
@@ -191,11 +211,13 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     from .flow_stages import (
         cosim_stage,
         emulate_stage,
+        energy_stage,
         explore_stage,
         generate_stage,
         model_stage,
         multipliers_stage,
         resolve_data,
+        synth_stage,
     )
     from .report import assemble, write_report
 
@@ -227,8 +249,22 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     cosim = st.run("cosim", [data.key(), stamp, fc.rtl_images],
                    lambda: cosim_stage(data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
                    lambda d: "matched" if d["matched"] else "MISMATCH")
+    synth = energy = None
+    if fc.targets:
+        synth = st.run("synth", [stamp, list(fc.targets)], lambda: {t: synth_stage(chosen, t) for t in fc.targets},
+                       lambda d: ", ".join(f"{t} {r['seconds']:.0f} s" for t, r in d.items()))
+    else:
+        st.skip("synth", "--targets none")
+    if fc.array_energy:
+        energy = st.run("energy", [data.key(), stamp, ekw],
+                        lambda: energy_stage(data, chosen, count=fc.energy_images, samples=fc.energy_samples,
+                                             seed=fc.seed),
+                        lambda d: f"{d['designs'][-1]['inference_pj'] * 1e-6:.4g} uJ per inference")
+    else:
+        st.skip("energy", "--no-array-energy")
     parts = {"config": fc.to_dict(), "model": model, "emulated": emulated, "multipliers": mults,
-             "explored": explored, "choice": choice, "generated": gen, "cosim": cosim, "timing": list(st.timing)}
+             "explored": explored, "choice": choice, "generated": gen, "cosim": cosim, "synthesis": synth,
+             "energy": energy, "timing": list(st.timing)}
     written = []
 
     def report() -> dict:
@@ -241,5 +277,5 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     return doc, written
 
 
-__all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "RULE", "RULE_NO_LABELS", "STAGES", "MAX_LOSS_PP", "FlowConfig",
-           "Stages", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]
+__all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "MAX_LOSS_PP", "RULE", "RULE_NO_LABELS", "STAGES", "TARGETS",
+           "FlowConfig", "Stages", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]

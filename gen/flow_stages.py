@@ -234,5 +234,30 @@ def cosim_stage(data: Data, cfg: ArrayConfig, batch: int, progress=None) -> dict
             "matched": bool(one["matched"] and (many is None or many["matched"]))}
 
 
-__all__ = ["Data", "cosim_stage", "emulate_stage", "explore_stage", "generate_stage", "images", "model_stage",
-           "multipliers_stage", "network", "resolve_data"]
+def synth_stage(cfg: ArrayConfig, target: str) -> dict:
+    """The chosen array synthesised for ``target`` (:func:`axmac.gen.array_synth.synth_array`): its
+    figures without the bulky per-type tables, its area or gates by group, its notes."""
+    from .array_synth import synth_array
+
+    r = synth_array(cfg, target, pe=False)
+    drop = ("work_dir", "cells_by_type", "gates_by_type", "cmos_by_type", "tools", "cached", "liberty")
+    return {"target": target, "figures": {k: v for k, v in r["figures"].items() if k not in drop},
+            "groups": r.get("groups"), "notes": r.get("notes", []), "seconds": r.get("seconds")}
+
+
+def energy_stage(data: Data, cfg: ArrayConfig, *, count: int, samples: int, seed: int) -> dict:
+    """Energy per inference of the whole chosen array, PEs and the rest, measured at gate level on
+    the first ``count`` images of the data (:func:`axmac.gen.array_energy.measure_array`), beside
+    the same array without bypass and gating."""
+    from .array_energy import measure_array
+    from .pe_workload import network_operands
+
+    x, _, _ = images(data, count)
+    ops = network_operands(network(data, cfg), {data.input_name: x}, cfg)
+    variants = list(dict.fromkeys([("none", "none"), (cfg.bypass, cfg.gating)]))
+    return measure_array(cfg, ops, {op.name: op.array_cycles for op in ops}, images=len(x),
+                         samples_per_layer=samples, seed=seed, variants=variants)
+
+
+__all__ = ["Data", "cosim_stage", "emulate_stage", "energy_stage", "explore_stage", "generate_stage", "images",
+           "model_stage", "multipliers_stage", "network", "resolve_data", "synth_stage"]

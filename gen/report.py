@@ -103,6 +103,28 @@ def _accuracy(emulated: dict) -> dict | None:
             "stderr": math.sqrt(acc * (1 - acc) / n) if n else None}
 
 
+ENERGY_KEYS = ("bypass", "gating", "inference_pj", "stderr_pj", "pj_per_mac", "rest_share", "saving_pct",
+               "pe_saving_pct", "layers", "explanation")
+
+
+def _array_energy(e: dict | None) -> dict | None:
+    """What the report keeps of :func:`axmac.gen.array_energy.measure_array`'s document."""
+    if e is None:
+        return None
+    return {**{k: e[k] for k in ("images", "samples_per_layer", "runs_per_layer", "library", "period_ns")},
+            "designs": [{k: d.get(k) for k in ENERGY_KEYS} for d in e["designs"]]}
+
+
+def _hardware(design: dict, synthesis: dict | None, energy: dict | None) -> None:
+    """The whole array's figures beside the design's: area (OSU018), Fmax (iCE40), energy (gate level)."""
+    syn = synthesis or {}
+    design["array_area_um2"] = syn.get("osu018", {}).get("figures", {}).get("area_um2")
+    design["fmax_mhz"] = syn.get("ice40", {}).get("figures", {}).get("fmax_mhz")
+    chosen = energy["designs"][-1] if energy else {}
+    design["array_energy_pj"] = chosen.get("inference_pj")
+    design["array_energy_stderr_pj"] = chosen.get("stderr_pj")
+
+
 def _design(point: dict, choice: dict, model: dict, emulated: dict, cosim: dict, samples) -> dict:
     rtl = {la["name"]: la for la in cosim["inference"]["layers"]}
     frac = {la["name"]: la["fractions"] for la in emulated["layers"]}
@@ -147,9 +169,12 @@ def assemble(parts: dict, data) -> dict:
                           data.samples),
         "bypass_breakdown": bypass_breakdown(ex["points"], parts["emulated"]["total"]["fractions"], cfg["gating"]),
         "cosim": parts["cosim"],
+        "synthesis": parts.get("synthesis"),
+        "energy": _array_energy(parts.get("energy")),
         "rtl": {"dir": "rtl", **parts["generated"]},
         "timing": {"stages": parts["timing"], "total_seconds": None},
     }
+    _hardware(doc["design"], doc["synthesis"], doc["energy"])
     doc["figures"] = figure_list(doc)
     return doc
 

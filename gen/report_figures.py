@@ -7,7 +7,7 @@ with the JSON: the trade-off plots use those of :mod:`axmac.gen.plots` plus ``"c
 chosen design) and ``"threshold"`` (the rule's accuracy threshold); the breakdown of trivial
 computations ``"fraction:<case>"`` (bars per layer and in total) and ``"saving:this"``,
 ``"saving:paper"`` (Eq. 2 per case), ``"saving:measured"``; the area breakdown
-``"area:<group>"`` (stacked bars, one per design).
+``"area:<group>"`` (stacked bars, one per design); the whole array's area ``"array_area"`` (mm^2 by part).
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ def figure_list(doc: dict) -> list[dict]:
     out.append({"file": "area_breakdown.png", "title": "Area breakdown", "caption":
                 "PE area by part (OSU 0.18 um cells, Yosys) of every design with one multiplier; the chosen one "
                 "is starred."})
+    if (doc.get("synthesis") or {}).get("osu018", {}).get("groups"):
+        out.append({"file": "array_area.png", "title": "Area of the whole array", "caption":
+                    "The chosen array synthesised to OSU 0.18 um cells: area by part (memories are flip-flops: "
+                    "the library has no SRAM)."})
     return out
 
 
@@ -154,6 +158,20 @@ def _area(doc: dict):
     return fig
 
 
+def _array_area(doc: dict):
+    from .plots import figure
+
+    groups = doc["synthesis"]["osu018"]["groups"]
+    names = list(groups)
+    fig, ax = figure(max(6.4, 0.6 * len(names) + 2.5), 4.4)
+    ax.bar(np.arange(len(names)), [1e-6 * groups[g] for g in names], 0.7, gid="array_area", color="tab:blue")
+    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right", fontsize=7)
+    ax.set_ylabel("area (mm^2)")
+    ax.set_title(f"{doc['model']['name']}: {doc['design']['label']} array, OSU 0.18 um", fontsize=10)
+    ax.grid(True, axis="y", linewidth=0.3)
+    return fig
+
+
 def figures(doc: dict) -> dict:
     """``{file name: Figure}`` of :func:`figure_list`, drawn from ``doc``."""
     out = {}
@@ -166,6 +184,8 @@ def figures(doc: dict) -> dict:
             out[name] = _sensitivity(doc)
         elif name == "trivial_breakdown.png":
             out[name] = _trivial(doc)
+        elif name == "array_area.png":
+            out[name] = _array_area(doc)
         else:
             out[name] = _area(doc)
     return out

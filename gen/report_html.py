@@ -45,10 +45,17 @@ def _summary(doc: dict) -> list:
     if acc is not None:
         rows.append(["top-1 accuracy", f"{num(d['accuracy'])} +- {num(d['accuracy_stderr'])}",
                      f"exact integer model {num(acc['exact'])} ({acc['samples']} images)"])
-    rows += [["area (PE x R x C)", f"{_mm2(d['area_um2'])} mm^2", f"{num(d['area_change_pct'])} % vs baseline"],
-             ["energy per inference", f"{_uj(d['energy_pj'])} +- {_uj(d['energy_stderr_pj'])} uJ",
-              f"{num(d['saving_pct'])} % saved vs baseline"],
-             ["cycles per inference", f"{d['cycles_rtl']} (RTL)", f"cycle model {d['cycles']}"],
+    rows.append(["area (PE x R x C)", f"{_mm2(d['area_um2'])} mm^2", f"{num(d['area_change_pct'])} % vs baseline"])
+    if d.get("array_area_um2") is not None:
+        rows.append(["area (whole array)", f"{_mm2(d['array_area_um2'])} mm^2", "OSU 0.18 um cells, synthesised"])
+    rows.append(["energy per inference (PEs)", f"{_uj(d['energy_pj'])} +- {_uj(d['energy_stderr_pj'])} uJ",
+                 f"{num(d['saving_pct'])} % saved vs baseline"])
+    if d.get("array_energy_pj") is not None:
+        rows.append(["energy per inference (whole array)",
+                     f"{_uj(d['array_energy_pj'])} +- {_uj(d['array_energy_stderr_pj'])} uJ", "gate level"])
+    if d.get("fmax_mhz") is not None:
+        rows.append(["Fmax (iCE40)", f"{d['fmax_mhz']:.1f} MHz", "nextpnr"])
+    rows += [["cycles per inference", f"{d['cycles_rtl']} (RTL)", f"cycle model {d['cycles']}"],
              ["co-simulation", "matched" if cos["matched"] else "MISMATCH",
               f"1 inference + {cos['batch']['images'] if cos['batch'] else 0} images through the RTL"]]
     return [("h2", "Summary"), *[("p", t) for t in lines], ("table", ["figure", "value", "note"], rows)]
@@ -166,6 +173,61 @@ def _cosim(doc: dict) -> list:
     return out
 
 
+def _target_row(t: str, r: dict) -> list[str]:
+    f = r["figures"]
+    if t == "generic":
+        what = f"{num(f.get('gates'))} gates, {num(f.get('transistors'))} transistors"
+    elif t == "osu018":
+        what = (f"{_mm2(f.get('area_um2'))} mm^2 ({_mm2(f.get('sequential_um2'))} sequential), "
+                f"{num(f.get('cells'))} cells")
+    else:
+        what = f"{num(f.get('lut4'))} LUT4, {num(f.get('lc'))} logic cells, {num(f.get('ram'))} RAM blocks"
+    fmax = f.get("fmax_mhz")
+    return [t, what, num(f.get("dff")), "-" if fmax is None else f"{fmax:.1f}", "; ".join(r.get("notes") or [])]
+
+
+def _synthesis(doc: dict) -> list:
+    syn = doc["synthesis"]
+    if not syn:
+        return []
+    rows = [_target_row(t, r) for t, r in syn.items()]
+    out = [("h2", "Synthesis of the chosen array"),
+           ("p", "The whole generated array (hw/top.py: PEs, skew, accumulator buffer, output stage, FIFO, control, "
+                 "counters) synthesised by Yosys for each target; iCE40 placed and routed by nextpnr."),
+           ("table", ["target", "logic", "flip-flops", "Fmax MHz", "notes"], rows)]
+    groups = {t: r["groups"] for t, r in syn.items() if r.get("groups")}
+    if groups:
+        names = list(dict.fromkeys(g for gs in groups.values() for g in gs))
+
+        def cell(t, g):
+            v = groups[t].get(g)
+            return num(v.get("gates") if isinstance(v, dict) else v)
+
+        out.append(("table", ["part", *(f"{t} ({'um^2' if t == 'osu018' else 'gates'})" for t in groups)],
+                    [[g, *(cell(t, g) for t in groups)] for g in names]))
+    return out + _fig(doc, "array_area.png")
+
+
+def _energy(doc: dict) -> list:
+    e = doc["energy"]
+    if not e:
+        return []
+    rows = [[f"bypass {d['bypass']}, gating {d['gating']}", f"{_uj(d['inference_pj'])} +- {_uj(d['stderr_pj'])}",
+             num(d["pj_per_mac"]), pct(1 - d["rest_share"]), num(d["saving_pct"]), num(d["pe_saving_pct"])]
+            for d in e["designs"]]
+    last = e["designs"][-1]
+    layers = [[la["name"], str(la["macs"]), _uj(la["pe_busy_pj"]), _uj(la["pe_idle_pj"]), _uj(la["rest_pj"]),
+               f"{_uj(la['energy_pj'])} +- {_uj(la['stderr_pj'])}", num(la["pj_per_mac"])] for la in last["layers"]]
+    return [("h2", "Energy of the whole array"),
+            ("p", f"The chosen array at gate level ({e['library']}, {num(e['period_ns'])} ns clock): its PEs on "
+                  f"{e['samples_per_layer']} sampled PE segments per layer, the rest of the array on "
+                  f"{e['runs_per_layer']} sampled runs per layer, over {e['images']} images; savings against the "
+                  "same array without bypass and gating."),
+            ("table", ["design", "energy uJ / inference", "pJ/MAC", "PEs %", "saving %", "PE saving %"], rows),
+            ("table", ["layer", "MACs", "PEs busy uJ", "PEs idle uJ", "rest uJ", "total uJ", "pJ/MAC"], layers),
+            *[("p", f"Why: {t}.") for t in last.get("explanation") or []]]
+
+
 def _multipliers(doc: dict) -> list:
     rows = [[m["spec"], num(m["mae"]), num(m["wce"]), pct(m["mred"]), pct(m["wcre"]), pct(m["bias"]),
              pct(m["error_probability"])] for m in doc["multipliers"]]
@@ -190,7 +252,8 @@ def blocks(doc: dict) -> list:
     ``("figure", {"file", "title", "caption"})``."""
     data = doc["data"]["dataset"] or doc["data"]["inputs"]
     return [("h1", f"axmac flow: {doc['model']['name']} on {data}"), *_summary(doc), *_model(doc),
-            *_exploration(doc), *_sensitivity(doc), *_trivial(doc), *_design(doc), *_cosim(doc), *_multipliers(doc),
+            *_exploration(doc), *_sensitivity(doc), *_trivial(doc), *_design(doc), *_cosim(doc), *_synthesis(doc),
+            *_energy(doc), *_multipliers(doc),
             *_method(doc)]
 
 

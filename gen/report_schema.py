@@ -2,10 +2,11 @@
 
 :data:`SCHEMA` is a JSON Schema (the subset :func:`validate` understands: ``type`` -- one name or
 a list, ``"null"`` for a missing figure --, ``properties``, ``required``, ``items``, ``enum``,
-``const``, ``minimum``); every field is described in docs/report_schema.md. :func:`validate`
-raises :class:`~axmac.errors.AxmacError` naming the first field that does not conform, as a
-JSON path (``$.design.layers[2].cycles``). Objects may carry fields the schema does not name
-(a later minor version adds fields; a reader ignores what it does not know).
+``const``, ``minimum``, ``additionalProperties`` as a schema); every field is described in
+docs/report_schema.md. :func:`validate` raises :class:`~axmac.errors.AxmacError` naming the first
+field that does not conform, as a JSON path (``$.design.layers[2].cycles``). Objects may carry
+fields the schema does not name (a later minor version adds fields; a reader ignores what it does
+not know).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ COSIM = _obj({"matched": BOOL, "cycles": INT, "macs": INT, "utilization": NUM, "
               "layers": _arr(_obj({"name": STR, "cycles": INT, "macs": INT, "utilization": NUM, "runs": INT}))},
              optional=("accuracy", "golden_accuracy", "agreement", "mismatch"))
 
+SYNTH = _obj({"target": STR, "figures": OBJ, "groups": _opt(OBJ), "notes": _arr(STR), "seconds": _opt(NUM)})
+ENERGY = _obj({"images": INT, "samples_per_layer": INT, "runs_per_layer": INT, "library": STR, "period_ns": NUM,
+               "designs": _arr(_obj({
+                   "bypass": STR, "gating": STR, "inference_pj": NUM, "stderr_pj": NUM, "pj_per_mac": _opt(NUM),
+                   "rest_share": NUM, "saving_pct": NUM, "pe_saving_pct": NUM, "explanation": _arr(STR),
+                   "layers": _arr(_obj({"name": STR, "macs": INT, "pe_busy_pj": NUM, "pe_idle_pj": NUM,
+                                        "rest_pj": NUM, "energy_pj": NUM, "stderr_pj": NUM,
+                                        "pj_per_mac": _opt(NUM)}))}))})
+
 SCHEMA = _obj({
     "format": {"const": "axmac-flow-report/1"}, "axmac": STR, "created": STR,
     "config": _obj({"model": _opt(STR), "dataset": _opt(STR), "inputs": _opt(STR), "limit": _opt(INT),
@@ -72,6 +82,8 @@ SCHEMA = _obj({
     "design": _obj({"point": STR, "label": STR, "config": ARRAY, "accuracy": _opt(NUM), "accuracy_stderr": _opt(NUM),
                     "area_um2": NUM, "pe_area_um2": OBJ, "energy_pj": NUM, "energy_stderr_pj": NUM,
                     "saving_pct": _opt(NUM), "area_change_pct": _opt(NUM), "cycles": INT, "cycles_rtl": INT,
+                    "array_area_um2": _opt(NUM), "fmax_mhz": _opt(NUM), "array_energy_pj": _opt(NUM),
+                    "array_energy_stderr_pj": _opt(NUM),
                     "layers": _arr(_obj({"name": STR, "kind": STR, "macs": INT, "cycles": INT,
                                          "cycles_rtl": _opt(INT), "utilization": NUM, "energy_pj": NUM,
                                          "stderr_pj": NUM, "pj_per_mac": _opt(NUM), "multiplier": STR,
@@ -83,6 +95,8 @@ SCHEMA = _obj({
                             "fraction": NUM, "saving": _opt(NUM), "paper_fraction": NUM, "paper_saving": NUM})),
         "eq1": NUM, "paper_eq1": NUM, "measured_saving": NUM})),
     "cosim": _obj({"inference": COSIM, "batch": _opt(COSIM), "matched": BOOL}),
+    "synthesis": {"type": ["object", "null"], "additionalProperties": SYNTH},
+    "energy": _opt(ENERGY),
     "rtl": _obj({"dir": STR, "top": STR, "files": _arr(STR), "verilog": _arr(STR), "timing": OBJ, "ports": INT}),
     "figures": _arr(_obj({"file": STR, "title": STR, "caption": STR})),
     "timing": _obj({"stages": _arr(_obj({"stage": STR, "seconds": NUM, "cached": BOOL})),
@@ -115,9 +129,14 @@ def _check(value, schema: dict, path: str) -> None:
         for k in schema.get("required", ()):
             if k not in value:
                 raise AxmacError(f"report.json {path}: missing field {k!r}")
-        for k, sub in schema.get("properties", {}).items():
+        props = schema.get("properties", {})
+        for k, sub in props.items():
             if k in value:
                 _check(value[k], sub, f"{path}.{k}")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for k in value.keys() - props.keys():
+                _check(value[k], extra, f"{path}.{k}")
     if isinstance(value, list) and "items" in schema:
         for i, v in enumerate(value):
             _check(v, schema["items"], f"{path}[{i}]")
@@ -134,8 +153,8 @@ def field_paths(schema: dict = SCHEMA, prefix: str = "") -> list[str]:
     for k, sub in schema.get("properties", {}).items():
         p = f"{prefix}{k}"
         out.append(p)
-        inner = sub.get("items", sub)
-        out += field_paths(inner, f"{p}.")
+        inner = sub.get("items", sub.get("additionalProperties", sub))
+        out += field_paths(inner if isinstance(inner, dict) else {}, f"{p}.")
     return out
 
 

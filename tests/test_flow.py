@@ -8,7 +8,10 @@ whose real versions are tested elsewhere:
   runs the real model through the exploration);
 * the co-simulation of the RTL (a Verilator build per array configuration) is :func:`stub_verify`,
   which answers what the RTL must (the golden engine's predictions, the cycle model's cycles;
-  tests/test_cmd_verify.py and tests/test_array_cosim.py run the real one).
+  tests/test_cmd_verify.py and tests/test_array_cosim.py run the real one);
+* the synthesis of the whole array (minutes per target) and its gate-level energy are
+  :func:`stub_synth_array` and :func:`stub_measure_array`, which record what they were asked
+  (tests/test_array_synth.py and tests/test_array_energy.py run the real ones).
 
 Every figure of the report is checked against a computation made here by other means (the
 emulation library, the golden engine's statistics, the schedule, the Pareto definition, Ma & Jiao's
@@ -29,11 +32,11 @@ import numpy as np
 import pytest
 
 from axmac.config import ArrayConfig, normalize_bypass
-from axmac.gen import explore_cache, explore_hw
+from axmac.gen import explore_cache, explore_hw, flow_stages
 from axmac.gen.cli import main
 from axmac.gen.datasets import default_model, load_dataset
 from axmac.gen.explore_cache import Cache
-from axmac.gen.flow import FlowConfig, choose, realizable, run_flow
+from axmac.gen.flow import STAGES, FlowConfig, choose, realizable, run_flow
 
 CFG = ArrayConfig(rows=2, cols=2, acc_depth=64)
 FAST = ["--rows", "2", "--cols", "2", "--acc-depth", "64", "--limit", "60", "--images", "3",
@@ -104,8 +107,52 @@ def stub_run_job(build, job, *, progress=None, **kw):
                        "model_seconds": 0.01, "check_seconds": 0.01, "wall_seconds": 0.03}}
 
 
+SYNTH_CALLS: list = []
+ENERGY_CALLS: list = []
+
+
+def stub_synth_array(cfg, target="generic", *, pe=True, **kw):
+    """Figures of the shape :func:`axmac.gen.array_synth.synth_array` returns, from the configuration."""
+    SYNTH_CALLS.append((cfg, target))
+    n = cfg.rows * cfg.cols
+    if target == "osu018":
+        groups = {"multiplier": 3000.0 * n, "pe registers": 500.0 * n, "accumulator buffer": 40.0 * cfg.acc_depth}
+        fig = {"library": "osu018", "area_um2": sum(groups.values()), "sequential_um2": 900.0 * n, "cells": 70 * n}
+    elif target == "generic":
+        groups = {"multiplier": {"gates": 300 * n, "dff": 0, "transistors": 1800 * n}}
+        fig = {"gates": 420 * n, "dff": 80 * n, "transistors": 2600 * n, "work_dir": "/nowhere"}
+    else:
+        groups, fig = None, {"lut4": 200 * n, "lc": 240 * n, "dff": 80 * n, "fmax_mhz": 61.5}
+    return {"format": "axmac-synth/1", "target": target, "config": cfg.to_dict(), "figures": fig, "groups": groups,
+            "notes": [f"stub {target}"], "seconds": 0.5}
+
+
+def stub_measure_array(cfg, operands, layer_cycles, *, images, samples_per_layer=8, seed=0, variants=None, **kw):
+    """Energies of the shape :func:`axmac.gen.array_energy.measure_array` returns: 1 pJ per PE-cycle of each
+    layer's cycles (0.5 with bypass), the rest 10 pJ per array cycle."""
+    ENERGY_CALLS.append((cfg, images, dict(layer_cycles), list(variants)))
+    designs = []
+    for bypass, gating in variants:
+        k = 0.5 if bypass != "none" else 1.0
+        layers = []
+        for op in operands:
+            macs = int(op.x.shape[0] * op.x.shape[1] * op.x.shape[2] * op.w.shape[2]) // images
+            pe, rest = k * cfg.pes * layer_cycles[op.name] / images, 10.0 * layer_cycles[op.name] / images
+            layers.append({"name": op.name, "macs": macs, "pe_busy_pj": pe, "pe_idle_pj": 0.0, "rest_pj": rest,
+                           "energy_pj": pe + rest, "stderr_pj": 0.01 * pe, "pj_per_mac": (pe + rest) / macs})
+        total = sum(la["energy_pj"] for la in layers)
+        designs.append({"bypass": bypass, "gating": gating, "inference_pj": total, "stderr_pj": 0.01 * total,
+                        "pj_per_mac": total / sum(la["macs"] for la in layers),
+                        "rest_share": sum(la["rest_pj"] for la in layers) / total, "saving_pct": 0.0,
+                        "pe_saving_pct": 0.0, "layers": layers, "explanation": ["stub"]})
+    return {"format": "axmac-energy/1", "images": images, "samples_per_layer": samples_per_layer, "runs_per_layer": 2,
+            "library": "osu018", "period_ns": 10.0, "designs": designs}
+
+
 def install_stubs(monkeypatch, root: Path) -> None:
     """The stand-ins of the module docstring, and every cache under ``root/build``."""
+    import axmac.gen.array_energy
+    import axmac.gen.array_synth
     import axmac.gen.verify
     import axmac.paths
     import axmac.sim.cosim
@@ -115,6 +162,8 @@ def install_stubs(monkeypatch, root: Path) -> None:
     monkeypatch.setattr(axmac.gen.verify, "verify_model", stub_verify)
     monkeypatch.setattr(axmac.sim.cosim, "run_job", stub_run_job)
     monkeypatch.setattr(axmac.sim.cosim, "array_build", lambda cfg: None)
+    monkeypatch.setattr(axmac.gen.array_synth, "synth_array", stub_synth_array)
+    monkeypatch.setattr(axmac.gen.array_energy, "measure_array", stub_measure_array)
     monkeypatch.setattr(explore_cache, "build_dir", lambda *p: build.joinpath(*p))
     monkeypatch.setattr(axmac.paths, "build_dir", lambda *p: build.joinpath(*p))
 
@@ -138,14 +187,15 @@ def test_flow_end_to_end_prints_the_design_and_writes_the_report(stubbed, capsys
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["report.json", "report.md", "index.html", "rtl", *(f["file"] for f in doc["figures"])])
     assert {f["file"] for f in doc["figures"]} == {"accuracy_energy.png", "accuracy_area.png", "area_energy.png",
-                                                   "sensitivity.png", "trivial_breakdown.png", "area_breakdown.png"}
+                                                   "sensitivity.png", "trivial_breakdown.png", "area_breakdown.png",
+                                                   "array_area.png"}
     assert sorted(p.name for p in (out / "rtl").iterdir()) == sorted(doc["rtl"]["files"])
     d = doc["design"]
     for text in (f"chosen design: {d['label']}", doc["choice"]["rule"], "co-simulation: matched",
                  f"report: {out}/index.html"):
         assert text in printed.out
     # one line per stage start and end on stderr, nothing of it on stdout
-    assert printed.err.count("axmac flow [") == 2 * 8 and "axmac flow [" not in printed.out
+    assert printed.err.count("axmac flow [") == 2 * len(STAGES) and "axmac flow [" not in printed.out
     html = (out / "index.html").read_text()
     md = (out / "report.md").read_text()
     for f in doc["figures"]:
@@ -159,7 +209,7 @@ def test_rerun_is_cached_and_replaces_the_report_whole(stubbed, capsys):
     assert rc == 0
     cached = {s["stage"]: s["cached"] for s in doc["timing"]["stages"]}
     assert cached == {"quantize": True, "emulate": True, "multipliers": True, "explore": True, "choose": False,
-                      "generate": True, "cosim": True}
+                      "generate": True, "cosim": True, "synth": True, "energy": True}
     assert doc["exploration"]["points"] == before["exploration"]["points"] and doc["design"] == before["design"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".report")]  # no staging folders left
 
@@ -222,6 +272,38 @@ def test_report_figures_equal_the_underlying_computations(stubbed, capsys):
     assert d["cycles"] == sum(la["cycles"] for la in doc["model"]["layers"]) == d["cycles_rtl"]
 
 
+def test_the_chosen_array_is_synthesised_and_measured(stubbed, capsys):
+    from axmac.onnx_import.schedule import make_schedule
+
+    SYNTH_CALLS.clear()
+    ENERGY_CALLS.clear()
+    _, doc, _ = flow_run(stubbed)
+    printed = capsys.readouterr().out
+    chosen = ArrayConfig.from_dict(doc["design"]["config"])
+    assert SYNTH_CALLS == [(chosen, t) for t in ("generic", "ice40", "osu018")]
+    syn = doc["synthesis"]
+    assert syn["osu018"]["figures"]["area_um2"] == doc["design"]["array_area_um2"]
+    assert syn["ice40"]["figures"]["fmax_mhz"] == doc["design"]["fmax_mhz"] == 61.5
+    assert "work_dir" not in syn["generic"]["figures"] and syn["generic"]["notes"] == ["stub generic"]
+    # the energy: the chosen array and the same without bypass and gating, on the energy images' cycles
+    ((cfg, images, cycles, variants),) = ENERGY_CALLS
+    assert cfg == chosen and images == 1
+    assert variants == list(dict.fromkeys([("none", "none"), (chosen.bypass, chosen.gating)]))
+    net = flow_stages.network(flow_stages.resolve_data(None, "digits", None, 60), chosen)
+    assert cycles == {la["name"]: la["cycles"] for la in make_schedule(net, chosen, batch=1, summary=True)["layers"]}
+    e = doc["energy"]["designs"][-1]
+    assert doc["design"]["array_energy_pj"] == e["inference_pj"] == pytest.approx(sum(la["energy_pj"]
+                                                                                      for la in e["layers"]))
+    assert "whole array:" in printed and "synthesis: generic" in printed and "Fmax 61.5 MHz" in printed
+    # skipped on request: one line each, nothing in the report
+    rc = main(["flow", "--dataset", "digits", *FAST, "--out-dir", str(stubbed / "r2"), "--targets", "none",
+               "--no-array-energy"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "synth: skipped (--targets none)" in err and "energy: skipped (--no-array-energy)" in err
+    doc2 = json.loads((stubbed / "r2" / "report.json").read_text())
+    assert doc2["synthesis"] is None and doc2["energy"] is None and "array_area.png" not in str(doc2["figures"])
+
+
 def test_bypass_breakdown_is_ma_and_jiao_eq2_with_the_measured_energies(stubbed, capsys):
     from axmac.gen.power_models import MA_JIAO_TABLE_II_MNIST, MA_JIAO_TABLE_V
 
@@ -263,7 +345,8 @@ def test_flow_without_a_dataset_reports_no_accuracy(stubbed, capsys):
     assert rc == 0
     assert doc["accuracy"] is None and doc["sensitivity"] is None and not doc["data"]["labelled"]
     assert doc["exploration"]["objectives"] == {"area_um2": "min", "energy_pj": "min"}
-    assert {f["file"] for f in doc["figures"]} == {"area_energy.png", "trivial_breakdown.png", "area_breakdown.png"}
+    assert {f["file"] for f in doc["figures"]} == {"area_energy.png", "trivial_breakdown.png", "area_breakdown.png",
+                                                   "array_area.png"}
     assert doc["choice"]["rule"].startswith("no labels") and doc["design"]["config"]["multiplier"] == "exact"
     assert doc["design"]["accuracy"] is None and "  accuracy" not in printed
     assert doc["trivial"]["total"]["macs"] == 6 * doc["model"]["macs"]
@@ -308,12 +391,14 @@ def bad_cases(d: Path) -> dict:
         "out-dir is somebody's folder": (["--out-dir", str(d / "notes")], "not an axmac report"),
         "out-dir is a file": (["--out-dir", str(junk)], "is a file"),
         "impossible array": (["--acc-bits", "8"], "acc_bits"),
+        "unknown target": (["--targets", "generic,asic7"], "--targets asic7"),
     }
 
 
 BAD = ("unknown multiplier", "no exact multiplier", "output-stationary", "malformed model", "missing model",
        "dataset and inputs", "model without data", "limit beyond the dataset", "max loss", "zero images",
-       "unknown bypass case", "out-dir is somebody's folder", "out-dir is a file", "impossible array")
+       "unknown bypass case", "out-dir is somebody's folder", "out-dir is a file", "impossible array",
+       "unknown target")
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -333,14 +418,16 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(stubbed, capsys, case)
 
 def test_library_call_with_a_config(stubbed):
     fc = FlowConfig(dataset="digits", limit=40, rtl_images=2, array=CFG, multipliers=("exact", "drum:4"),
-                    bypasses=("none",), energy_images=1, energy_samples=4, jobs=1, out_dir=stubbed / "lib")
+                    bypasses=("none",), energy_images=1, energy_samples=4, jobs=1, out_dir=stubbed / "lib",
+                    targets=(), array_energy=False)
     log = stubbed / "log.txt"
     with log.open("w") as f:
         doc, written = run_flow(fc, log=f, cache=Cache(stubbed / "flowcache"))
     assert written[0].name == "report.json" and all(p.exists() for p in written)
     assert doc["bypass_breakdown"] is None  # no bypass set explored: no Fig. 7
+    assert doc["synthesis"] is None and doc["energy"] is None and doc["design"]["array_energy_pj"] is None
     assert "trivial_breakdown.png" in {f["file"] for f in doc["figures"]}
-    assert log.read_text().count("\n") == 2 * 8
+    assert log.read_text().count("\n") == 2 * len(STAGES) - 2  # synth and energy: one line each, skipped
 
 
 def chromium() -> str:

@@ -49,7 +49,9 @@ def test_the_schema_accepts_the_report_and_names_what_breaks_it(report):
              (("accuracy",), "exact", True, "$.accuracy.exact: expected number"),
              (("bypass_breakdown", "cases", 0), "op", "DIV", "$.bypass_breakdown.cases[0].op: 'DIV' is not one of"),
              (("trivial", "total", "fractions"), "zero", -0.5, "below 0"),
-             ((), "format", "axmac-flow-report/2", "$.format: expected 'axmac-flow-report/1'")]
+             ((), "format", "axmac-flow-report/2", "$.format: expected 'axmac-flow-report/1'"),
+             (("synthesis", "ice40"), "figures", [], "$.synthesis.ice40.figures: expected object"),
+             (("energy", "designs", 0), "inference_pj", None, "$.energy.designs[0]: missing field 'inference_pj'")]
     for where, key, value, message in cases:
         bad = copy.deepcopy(doc)
         obj = bad
@@ -130,6 +132,14 @@ def test_area_breakdown_stacks_each_designs_pe_area(report):
     np.testing.assert_allclose(total * cfg.pes, [p["area_um2"] for p in rows])
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert [x for x in labels if x.startswith("* ")] == [f"* {doc['design']['label']}"]
+
+
+def test_array_area_figure_is_the_synthesised_area_by_part(report):
+    doc, _ = report
+    groups = doc["synthesis"]["osu018"]["groups"]
+    bars = artist_data(figures(doc)["array_area.png"], "array_area")[:, 1]
+    np.testing.assert_allclose(bars, [1e-6 * v for v in groups.values()])
+    assert sum(groups.values()) == pytest.approx(doc["design"]["array_area_um2"])
 
 
 def test_files_are_the_figures_and_the_same_tables(report):
