@@ -24,13 +24,14 @@ Every stage but ``choose`` and ``report`` is cached under ``build/flow/cache`` b
 it depends on (the model's and data's bytes, the options it takes, the source code of the modules
 it runs: :func:`axmac.gen.explore_cache.code_version`); the exploration, the simulator builds and
 the synthesis runs keep their own finer caches too. Each stage prints one line to standard error
-when it starts and one when it ends (what it found, seconds, whether it came from the cache); the
-long ones show progress bars there as well.
+when it starts and one when it ends (what it found, seconds, whether it came from the cache;
+:mod:`axmac.gen.flow_runner`); the exploration shows progress bars there as well. The chosen
+design's co-simulation, its synthesis for each target and its energy are independent: they run
+at once on ``jobs`` worker processes.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,49 +166,13 @@ def choose(explored: dict, cfg: ArrayConfig, max_loss_pp: float) -> dict:
             "on_front": best["id"] in explored["front"]}
 
 
-class Stages:
-    """Runs stages in order, each from the cache when it is there, with a line to ``log`` at each end."""
-
-    def __init__(self, cache, log=None):
-        self.cache, self.log = cache, log or sys.stderr
-        self.timing: list[dict] = []
-
-    def say(self, text: str) -> None:
-        print(text, file=self.log, flush=True)
-
-    def run(self, name: str, key_parts, compute, describe=None, valid=None):
-        """``compute()`` or its cached result; ``key_parts=None``: not cached; ``valid(doc)``: a
-        cached result is used only if it holds (e.g. its files still exist)."""
-        from .explore_cache import code_version, digest
-
-        i = STAGES.index(name) + 1
-        self.say(f"axmac flow [{i}/{len(STAGES)}] {name} ...")
-        t0 = time.perf_counter()
-        key = None if key_parts is None else digest("flow", name, key_parts, code_version(*CODE.get(name, ())))
-        doc = self.cache.get(f"flow-{name}", key) if key is not None else None
-        cached = doc is not None and (valid is None or valid(doc))
-        if not cached:
-            doc = compute()
-            if key is not None:
-                self.cache.put(f"flow-{name}", key, doc)
-        seconds = time.perf_counter() - t0
-        self.timing.append({"stage": name, "seconds": seconds, "cached": cached})
-        what = describe(doc) if describe is not None else ""
-        self.say(f"axmac flow [{i}/{len(STAGES)}] {name}: {what}{'; ' if what else ''}{seconds:.1f} s"
-                 f"{' (cached)' if cached else ''}")
-        return doc
-
-    def skip(self, name: str, why: str) -> None:
-        i = STAGES.index(name) + 1
-        self.say(f"axmac flow [{i}/{len(STAGES)}] {name}: skipped ({why})")
-
-
 def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]:
     """Run the flow (module docstring); return the report document and the files written."""
     from ..paths import build_dir
     from ..sim.cosim import array_stamp
     from . import explore_hw
     from .explore_cache import Cache
+    from .flow_runner import Job, Stages
     from .flow_stages import (
         cosim_stage,
         emulate_stage,
@@ -226,7 +191,7 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     data = resolve_data(fc.model, fc.dataset, fc.inputs, fc.limit, dict(fc.input_shapes))
     cfg = fc.array
     hardware = explore_hw.GateLevelHardware().version()  # the cell library must be there before any work
-    st = Stages(cache or Cache(build_dir("flow", "cache"), enabled=fc.use_cache), log)
+    st = Stages(cache or Cache(build_dir("flow", "cache"), enabled=fc.use_cache), STAGES, CODE, log)
     base = [data.key(), cfg.to_dict()]
     model = st.run("quantize", base, lambda: model_stage(data, cfg),
                    lambda d: f"{len(d['layers'])} MAC layers, {d['macs']} MACs, {d['cycles']} cycles per inference")
@@ -246,21 +211,23 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     rtl = build_dir("flow", "rtl", stamp[:16])
     gen = st.run("generate", [stamp, chosen.to_dict()], lambda: generate_stage(chosen, rtl),
                  lambda d: f"{len(d['files'])} files", valid=lambda d: (rtl / "manifest.json").is_file())
-    cosim = st.run("cosim", [data.key(), stamp, fc.rtl_images],
-                   lambda: cosim_stage(data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
-                   lambda d: "matched" if d["matched"] else "MISMATCH")
-    synth = energy = None
-    if fc.targets:
-        synth = st.run("synth", [stamp, list(fc.targets)], lambda: {t: synth_stage(chosen, t) for t in fc.targets},
-                       lambda d: ", ".join(f"{t} {r['seconds']:.0f} s" for t, r in d.items()))
-    else:
-        st.skip("synth", "--targets none")
+    # the chosen design's co-simulation, synthesis and energy are independent: run at once
+    jobs = [Job("cosim", "cosim", [data.key(), stamp, fc.rtl_images], cosim_stage,
+                (data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
+                describe=lambda d: "matched" if d["matched"] else "MISMATCH")]
+    jobs += [Job(f"synth {t}", "synth", [stamp, t], synth_stage, (chosen, t),
+                 describe=lambda d: "; ".join(d["notes"][:1])[:100]) for t in fc.targets]
     if fc.array_energy:
-        energy = st.run("energy", [data.key(), stamp, ekw],
-                        lambda: energy_stage(data, chosen, count=fc.energy_images, samples=fc.energy_samples,
-                                             seed=fc.seed),
-                        lambda d: f"{d['designs'][-1]['inference_pj'] * 1e-6:.4g} uJ per inference")
-    else:
+        jobs.append(Job("energy", "energy", [data.key(), stamp, ekw], energy_stage, (data, chosen),
+                        {"count": fc.energy_images, "samples": fc.energy_samples, "seed": fc.seed},
+                        lambda d: f"{d['designs'][-1]['inference_pj'] * 1e-6:.4g} uJ per inference"))
+    done = st.run_many(jobs, fc.jobs)
+    cosim = done["cosim"]
+    synth = {t: done[f"synth {t}"] for t in fc.targets} or None
+    energy = done.get("energy")
+    if not fc.targets:
+        st.skip("synth", "--targets none")
+    if not fc.array_energy:
         st.skip("energy", "--no-array-energy")
     parts = {"config": fc.to_dict(), "model": model, "emulated": emulated, "multipliers": mults,
              "explored": explored, "choice": choice, "generated": gen, "cosim": cosim, "synthesis": synth,
@@ -278,4 +245,4 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
 
 
 __all__ = ["FLOW_BYPASSES", "FLOW_MULTIPLIERS", "MAX_LOSS_PP", "RULE", "RULE_NO_LABELS", "STAGES", "TARGETS",
-           "FlowConfig", "Stages", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]
+           "FlowConfig", "check_config", "choose", "out_dir_of", "realizable", "run_flow"]

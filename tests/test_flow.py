@@ -194,8 +194,8 @@ def test_flow_end_to_end_prints_the_design_and_writes_the_report(stubbed, capsys
     for text in (f"chosen design: {d['label']}", doc["choice"]["rule"], "co-simulation: matched",
                  f"report: {out}/index.html"):
         assert text in printed.out
-    # one line per stage start and end on stderr, nothing of it on stdout
-    assert printed.err.count("axmac flow [") == 2 * len(STAGES) and "axmac flow [" not in printed.out
+    # one line per stage start and end on stderr (the synthesis one per target), nothing of it on stdout
+    assert printed.err.count("axmac flow [") == 2 * (len(STAGES) + 2) and "axmac flow [" not in printed.out
     html = (out / "index.html").read_text()
     md = (out / "report.md").read_text()
     for f in doc["figures"]:
@@ -209,7 +209,8 @@ def test_rerun_is_cached_and_replaces_the_report_whole(stubbed, capsys):
     assert rc == 0
     cached = {s["stage"]: s["cached"] for s in doc["timing"]["stages"]}
     assert cached == {"quantize": True, "emulate": True, "multipliers": True, "explore": True, "choose": False,
-                      "generate": True, "cosim": True, "synth": True, "energy": True}
+                      "generate": True, "cosim": True, "synth generic": True, "synth ice40": True,
+                      "synth osu018": True, "energy": True}
     assert doc["exploration"]["points"] == before["exploration"]["points"] and doc["design"] == before["design"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".report")]  # no staging folders left
 
@@ -428,6 +429,26 @@ def test_library_call_with_a_config(stubbed):
     assert doc["synthesis"] is None and doc["energy"] is None and doc["design"]["array_energy_pj"] is None
     assert "trivial_breakdown.png" in {f["file"] for f in doc["figures"]}
     assert log.read_text().count("\n") == 2 * len(STAGES) - 2  # synth and energy: one line each, skipped
+
+
+def test_independent_stages_run_at_once_in_other_processes_and_are_cached(tmp_path):
+    import io
+    import os
+
+    from axmac.gen.flow_runner import Job, Stages
+
+    names, log = ("cosim", "synth", "energy"), io.StringIO()
+    st = Stages(Cache(tmp_path / "c"), names, {}, log)
+    jobs = [Job("cosim", "cosim", [1], os.getpid), Job("synth a", "synth", ["a"], os.getpid),
+            Job("synth b", "synth", ["b"], os.getpid, describe=lambda pid: f"pid {pid}")]
+    first = st.run_many(jobs, 2)
+    assert set(first) == {"cosim", "synth a", "synth b"} and os.getpid() not in first.values()
+    assert log.getvalue().count("\n") == 6 and "synth b: pid" in log.getvalue()
+    again = Stages(Cache(tmp_path / "c"), names, {}, io.StringIO()).run_many(jobs, 2)
+    assert again == first  # from the cache: no process ran them again
+    bad = [Job("cosim", "cosim", [2], int, ("not a number",)), Job("energy", "energy", [2], os.getpid)]
+    with pytest.raises(ValueError, match="invalid literal"):
+        Stages(Cache(tmp_path / "c"), names, {}, io.StringIO()).run_many(bad, 2)
 
 
 def chromium() -> str:
