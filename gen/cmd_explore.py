@@ -89,17 +89,8 @@ def add_parser(sub) -> None:
     g.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     g.add_argument("--percentile", type=options.percentile, metavar="P",
                    help="activation range from the P-th percentile of |x| (default: the maximum)")
-    e = p.add_argument_group("energy measurement and execution")
-    e.add_argument("--energy-images", type=options.positive_int, default=2, metavar="N",
-                   help="images whose layer data the PEs are simulated on (default 2)")
-    e.add_argument("--energy-samples", type=options.int_in(2, 100_000, what="a sample size"), default=16,
-                   metavar="N", help="PE segments sampled per layer (default 16)")
-    e.add_argument("--seed", type=options.non_negative_int, default=0, help="seed of the segment sample (default 0)")
-    e.add_argument("--jobs", type=options.positive_int, metavar="N",
-                   help="local worker processes (default: the CPU count; 1: in this process)")
-    e.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
-    e.add_argument("--no-cache", dest="use_cache", action="store_false",
-                   help="recompute everything (results are still stored)")
+    e = options.add_energy_execution(p, scheduler_help="run on a Dask cluster, e.g. tcp://host:8786",
+                                     cache_help="recompute everything (results are still stored)")
     e.add_argument("--no-plots", dest="plots", action="store_false", help="with --out-dir: only explore.json")
 
 

@@ -72,17 +72,8 @@ def add_parser(sub) -> None:
                    help=f"synthesis targets of the chosen array: {','.join(TARGETS)} (default) or none")
     g.add_argument("--no-array-energy", dest="array_energy", action="store_false",
                    help="skip the gate-level energy of the whole chosen array (the exploration's PE energy stays)")
-    e = p.add_argument_group("energy measurement and execution")
-    e.add_argument("--energy-images", type=options.positive_int, default=2, metavar="N",
-                   help="images whose layer data the PEs are simulated on (default 2)")
-    e.add_argument("--energy-samples", type=options.int_in(2, 100_000, what="a sample size"), default=16,
-                   metavar="N", help="PE segments sampled per layer (default 16)")
-    e.add_argument("--seed", type=options.non_negative_int, default=0, help="seed of the segment sample (default 0)")
-    e.add_argument("--jobs", type=options.positive_int, metavar="N",
-                   help="local worker processes (default: the CPU count; 1: in this process)")
-    e.add_argument("--scheduler", metavar="ADDRESS", help="run the exploration on a Dask cluster, e.g. tcp://host:8786")
-    e.add_argument("--no-cache", dest="use_cache", action="store_false",
-                   help="recompute every stage (results are still stored)")
+    options.add_energy_execution(p, scheduler_help="run the exploration on a Dask cluster, e.g. tcp://host:8786",
+                                 cache_help="recompute every stage (results are still stored)")
 
 
 def config_from_args(args):

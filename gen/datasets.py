@@ -139,3 +139,12 @@ def default_model(dataset: str = "mnist") -> Path:
     if not path.is_file():
         raise AxmacError(f"bundled model {path} is missing (run scripts/train_lenet.py)")
     return path
+
+
+def model_or_bundled(model, dataset) -> str:
+    """``model`` as a path string, or the bundled model of a built-in ``dataset`` when no model is given."""
+    if model is None:
+        if dataset is None or str(dataset) not in BUILTIN:
+            raise AxmacError("give MODEL.onnx: only the built-in datasets (mnist, digits) have a bundled model")
+        model = default_model(str(dataset))
+    return str(model)

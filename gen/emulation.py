@@ -90,19 +90,12 @@ def emulate(model, dataset, *, multiplier="exact", layers=None, bypass=None, bia
     from ..golden.engine import run_network
     from ..onnx_import.inputs import shapes_from_arrays
     from ..onnx_import.loader import load_model
-    from .datasets import BUILTIN, default_model, load_dataset
-    from .modelinfo import graph_inputs
+    from .datasets import load_dataset, model_or_bundled
+    from .modelinfo import single_input
 
     bypass = bypass or Bypass()
-    if model is None:
-        if str(dataset) not in BUILTIN:
-            raise AxmacError("give MODEL.onnx: only the built-in datasets (mnist, digits) have a bundled model")
-        model = default_model(str(dataset))
-    model = str(model)
-    ins = graph_inputs(model)
-    if len(ins) != 1:
-        raise AxmacError(f"emulate needs a model with exactly one input, {model} has {len(ins)}")
-    name, want = ins[0][0], ins[0][1]
+    model = model_or_bundled(model, dataset)
+    name, want, _ = single_input(model, "emulate")
     x, y, calib = load_dataset(dataset)
     if limit is not None:
         if limit < 1:

@@ -70,7 +70,7 @@ def _data_args(model, dataset, inputs, limit, calibration) -> tuple[dict, dict]:
     the inputs (their shapes fix a model's dynamic dims)."""
     from .datasets import BUILTIN, load_dataset
     from .files import read_calibration, read_inputs
-    from .modelinfo import graph_inputs
+    from .modelinfo import single_input
 
     if limit is not None and limit < 1:
         raise AxmacError(f"--limit must be positive, not {limit}")
@@ -81,10 +81,7 @@ def _data_args(model, dataset, inputs, limit, calibration) -> tuple[dict, dict]:
     if dataset is not None:
         key = str(dataset)
         x, y, _ = load_dataset(key)
-        names = [i[0] for i in graph_inputs(model)]
-        if len(names) != 1:
-            raise AxmacError(f"accuracy needs a model with exactly one input, {model} has {len(names)}")
-        sample = {names[0]: x[:1]}
+        sample = {single_input(model, "accuracy")[0]: x[:1]}
         sha = f"builtin:{key}" if key in BUILTIN else file_digest(key)
         out.update(dataset=key if key in BUILTIN else str(Path(key).resolve()), dataset_sha=sha,
                    samples=min(len(y), limit or len(y)))
@@ -116,15 +113,11 @@ def explore(model=None, dataset=None, *, inputs=None, limit=None, calibration=No
     those that need accuracy when there is no dataset.
     """
     from ..onnx_import.inputs import shapes_from_arrays
-    from .datasets import BUILTIN, default_model
+    from .datasets import model_or_bundled
     from .explore_hw import GateLevelHardware
 
     t0 = time.perf_counter()
-    if model is None:
-        if str(dataset) not in BUILTIN:
-            raise AxmacError("give MODEL.onnx: only the built-in datasets (mnist, digits) have a bundled model")
-        model = default_model(str(dataset))
-    model = str(model)
+    model = model_or_bundled(model, dataset)
     array = array or ArrayConfig()
     if array.dataflow != "ws":
         raise AxmacError("explore measures weight-stationary PEs: --dataflow os is not supported")

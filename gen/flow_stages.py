@@ -55,22 +55,15 @@ class Data:
 def resolve_data(model, dataset, inputs, limit: int | None, input_shapes: dict | None = None) -> Data:
     """Check the model and data options (one-line errors) and hash what they name."""
     from ..onnx_import.inputs import shapes_from_arrays
-    from .datasets import BUILTIN, default_model, load_dataset
+    from .datasets import BUILTIN, load_dataset, model_or_bundled
     from .explore_cache import file_digest
     from .files import read_inputs
-    from .modelinfo import graph_inputs
+    from .modelinfo import single_input
 
     if dataset is not None and inputs is not None:
         raise AxmacError("give --dataset (accuracy) or --inputs (a model without a dataset), not both")
-    if model is None:
-        if dataset is None or str(dataset) not in BUILTIN:
-            raise AxmacError("give MODEL.onnx: only the built-in datasets (mnist, digits) have a bundled model")
-        model = default_model(str(dataset))
-    model = str(model)
-    ins = graph_inputs(model)
-    if len(ins) != 1:
-        raise AxmacError(f"axmac flow needs a model with exactly one input, {model} has {len(ins)}")
-    name = ins[0][0]
+    model = model_or_bundled(model, dataset)
+    name = single_input(model, "axmac flow")[0]
     if dataset is not None:
         key = str(dataset)
         x, y, _ = load_dataset(key)

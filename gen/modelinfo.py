@@ -72,3 +72,11 @@ def model_info(model, input_shapes: dict | None = None) -> dict:
     res["layers"] = [{"name": la.name, "kind": la.kind, "operand": str(la.operand),
                       "weight": list(la.weight.shape)} for la in net.mac_layers]
     return res
+
+
+def single_input(model: str | Path, who: str) -> tuple[str, np.dtype | None, tuple | None]:
+    """The one real graph input of ``model`` (:func:`graph_inputs`); ``who`` names what needs it in the error."""
+    ins = graph_inputs(model)
+    if len(ins) != 1:
+        raise AxmacError(f"{who} needs a model with exactly one input, {model} has {len(ins)}")
+    return ins[0]

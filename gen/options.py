@@ -321,3 +321,20 @@ def out_dir(*, help: str = "folder to write into"):
     p, g = parent()
     g.add_argument("--out-dir", type=folder_path, metavar="DIR", help=help)
     return p
+
+
+def add_energy_execution(p: argparse.ArgumentParser, *, scheduler_help: str, cache_help: str):
+    """The group "energy measurement and execution" shared by ``explore`` and ``flow``: PE energy
+    sample (``--energy-images``, ``--energy-samples``, ``--seed``), workers (``--jobs``,
+    ``--scheduler``) and ``--no-cache``. Returns the group for a command's own additions."""
+    e = p.add_argument_group("energy measurement and execution")
+    e.add_argument("--energy-images", type=positive_int, default=2, metavar="N",
+                   help="images whose layer data the PEs are simulated on (default 2)")
+    e.add_argument("--energy-samples", type=int_in(2, 100_000, what="a sample size"), default=16,
+                   metavar="N", help="PE segments sampled per layer (default 16)")
+    e.add_argument("--seed", type=non_negative_int, default=0, help="seed of the segment sample (default 0)")
+    e.add_argument("--jobs", type=positive_int, metavar="N",
+                   help="local worker processes (default: the CPU count; 1: in this process)")
+    e.add_argument("--scheduler", metavar="ADDRESS", help=scheduler_help)
+    e.add_argument("--no-cache", dest="use_cache", action="store_false", help=cache_help)
+    return e
