@@ -3,7 +3,8 @@
 Every indented line of README.md that starts with ``axmac`` runs in-process from a scratch folder
 that sees the repository's ``models/`` and ``examples/`` (so outputs land there, not in the
 checkout). A line that synthesises hardware runs with ``--no-hw`` in the fast suite and as
-written in the slow one.
+written in the slow one; a line that co-simulates, synthesises or measures the array
+(``verify``, ``synth``, ``energy``: minutes each) runs in the slow suite.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def _synthesises(line: str) -> bool:
     return " characterize " in line and "--no-hw" not in line
 
 
+#: commands that build and simulate or synthesise the array (minutes each): the slow suite
+ARRAY_HEAVY = ("axmac verify ", "axmac synth ", "axmac energy ")
+
+
 def _marks(line: str) -> list:
+    if line.startswith(ARRAY_HEAVY):
+        return [pytest.mark.slow, pytest.mark.rtl]
     return [pytest.mark.rtl] if "verilog:" in line else []
 
 
@@ -49,6 +56,7 @@ def _run(line: str, capsys, extra=()) -> str:
 
 def test_readme_has_examples():
     assert len(LINES) >= 8 and any(ln.startswith("axmac run ") for ln in LINES)
+    assert {ln.split()[1] for ln in LINES} >= {"generate", "verify", "synth", "energy"}
 
 
 @pytest.mark.parametrize("line", [pytest.param(ln, marks=_marks(ln), id=ln[6:60]) for ln in LINES])
@@ -60,6 +68,11 @@ def test_readme_line_runs(line, scratch, capsys):
         argv = shlex.split(line)
         if flag in argv:
             assert (scratch / argv[argv.index(flag) + 1]).stat().st_size > 0
+    argv = shlex.split(line)
+    if argv[1] == "generate":
+        out_dir = scratch / argv[argv.index("--out-dir") + 1]
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+        assert manifest and any(p.suffix == ".v" for p in out_dir.iterdir())
 
 
 @pytest.mark.slow
