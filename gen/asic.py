@@ -43,11 +43,11 @@ from pathlib import Path
 from ..errors import AxmacError
 from ..paths import build_dir
 from ..verilog import write_design
-from .synth import booth_prepass, run_tool, tool_versions
+from .synth import booth_prepass, deduplicated_verilog, run_tool, tool_versions
 from .techlib import TechLib, patched_liberty
 
 #: bump when the script or the outputs change: old work folders are then ignored
-FLOW_REVISION = 2
+FLOW_REVISION = 3
 LIB_NAME = "cells.lib"
 
 
@@ -145,7 +145,7 @@ def map_sources(sources: list[str | Path], top: str, tech: TechLib, *, cache: bo
         names = []
         for i, (p, t) in enumerate(zip([*paths, *boxes], [*texts, *box_texts], strict=True)):
             name = f"src{i}_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}"
-            (tmp / name).write_bytes(t)
+            (tmp / name).write_bytes(deduplicated_verilog(t) if i < len(paths) else t)
             names.append(name)
         (tmp / LIB_NAME).write_text(lib_text)
         (tmp / "map.ys").write_text(_script(names[:len(paths)], top, tuple(names[len(paths):])))

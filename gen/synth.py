@@ -58,14 +58,14 @@ from amaranth.lib import wiring
 from ..errors import AxmacError
 from ..paths import BUILD_ROOT
 from ..util import atomic_output
-from ..verilog import collect_extra_sources, write_design
+from ..verilog import collect_extra_sources, dedup_modules, write_design
 
 #: the targets of a multiplier's characterization (``axmac multipliers characterize --target all``)
 TARGETS = ("generic", "ice40")
 #: every flow of :func:`synth_sources`
 FLOWS = (*TARGETS, "ecp5")
 #: bump when the scripts or the parsing change: old cache entries are then ignored.
-FLOW_REVISION = 3
+FLOW_REVISION = 4
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 ICE40_DEVICE = ("hx8k", "ct256")
 ICE40_IO = 206  # SB_IO sites of the hx8k in the ct256 package
@@ -354,6 +354,16 @@ def keep_work_default() -> bool:
     return os.environ.get("AXMAC_KEEP_WORK", "") == "1"
 
 
+def deduplicated_verilog(text: bytes) -> bytes:
+    """Verilog with the copies of a module written once (:func:`axmac.verilog.dedup_modules`): Yosys
+    then maps one module per distinct PE or output-stage column, not one per instance. Text that is
+    not UTF-8 is left as it is."""
+    try:
+        return dedup_modules(text.decode()).encode()
+    except UnicodeDecodeError:
+        return text
+
+
 def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic", freq_mhz: float = 100.0,
                   seed: int = 1, cache: bool = True, timeout: float = 600.0, booth: str | None = None,
                   keep_work: bool | None = None, hierarchy: bool = False, dsp: bool = True) -> dict:
@@ -425,7 +435,7 @@ def synth_sources(sources: list[str | Path], top: str, *, target: str = "generic
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.name)
         if name in names or name in ("generic.ys", "ice40.ys", "ecp5.ys", f"{top}.json"):
             name = f"src{i}_{name}"
-        (work / name).write_bytes(t)
+        (work / name).write_bytes(deduplicated_verilog(t))
         names.append(name)
     if target == "generic":
         fig = _generic(work, names, top, timeout, booth, hierarchy)
