@@ -44,6 +44,7 @@ only the netlist's own nets are counted.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -259,7 +260,8 @@ class GateSim:
                 from ..sim.runner import tool_env, verilator_bin_dir
 
                 tool_env()
-                cmd = [str(verilator_bin_dir() / "verilator"), *self._args]
+                # every core for Verilator's C++ (not in the build key: the result is the same)
+                cmd = [str(verilator_bin_dir() / "verilator"), "-j", str(os.cpu_count() or 1), *self._args]
             else:
                 cmd = ["iverilog", *self._args]
             _run(cmd, tmp, tmp / "build.log", timeout)
