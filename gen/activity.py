@@ -244,8 +244,11 @@ class GateSim:
     def binary(self) -> Path:
         return self.dir / ("obj/Vaxmac_tb" if self.simulator == "verilator" else "sim.vvp")
 
-    def build(self, timeout: float = 900.0) -> GateSim:
-        """Compile the simulation unless a build of the same sources exists; returns ``self``."""
+    def build(self, timeout: float = 4 * 3600.0) -> GateSim:
+        """Compile the simulation unless a build of the same sources exists; returns ``self``.
+
+        ``timeout`` only guards against a hung tool: the gate-level netlist of a whole array (its
+        flip-flop memories included) takes Verilator tens of minutes on two cores."""
         if self.binary.is_file():
             return self
         self.dir.parent.mkdir(parents=True, exist_ok=True)
@@ -276,7 +279,7 @@ class GateSim:
         return self
 
     def run(self, stimulus: dict[str, np.ndarray], windows: list[tuple[int, int]] | None = None, *,
-            timeout: float = 900.0, keep: bool = False) -> Activity:
+            timeout: float = 3600.0, keep: bool = False) -> Activity:
         """Simulate ``stimulus`` (input port -> value per cycle) and count toggles.
 
         ``windows`` are ``[first, last)`` cycle ranges (default: one window of every cycle).
