@@ -70,8 +70,11 @@ def add_parser(sub) -> None:
                    help=f"accuracy the chosen design may lose, in percentage points (default {MAX_LOSS_PP:g})")
     g.add_argument("--targets", type=targets, default=TARGETS, metavar="LIST",
                    help=f"synthesis targets of the chosen array: {','.join(TARGETS)} (default) or none")
-    g.add_argument("--no-array-energy", dest="array_energy", action="store_false",
-                   help="skip the gate-level energy of the whole chosen array (the exploration's PE energy stays)")
+    g.add_argument("--array-energy", action="store_true",
+                   help="also measure the gate-level energy of the whole chosen array beside it without bypass and "
+                   "gating (the exploration's PE energies are measured anyway; the Verilator build of a whole "
+                   "array's netlist takes hours for the default 8x8 on two cores, minutes for a 4x4 with a small "
+                   "--acc-depth)")
     options.add_energy_execution(p, scheduler_help="run the exploration on a Dask cluster, e.g. tcp://host:8786",
                                  cache_help="recompute every stage (results are still stored)")
 

@@ -16,7 +16,10 @@ On a model (default: the bundled LeNet-5) and a labelled dataset (default MNIST)
 8. ``synth`` -- the whole chosen array synthesised: Yosys generic gates, iCE40 (nextpnr: LUTs, Fmax),
    OSU 0.18 um cells (area by part) (:mod:`axmac.gen.array_synth`, ``axmac synth``);
 9. ``energy`` -- the whole chosen array's energy per inference at gate level, PEs and the rest of
-   the array (:mod:`axmac.gen.array_energy`, ``axmac energy``), beside it without bypass and gating;
+   the array (:mod:`axmac.gen.array_energy`, ``axmac energy``), beside it without bypass and gating,
+   with ``--array-energy`` only (the Verilator build of a whole 8x8 array's gate-level netlist, its
+   flip-flop memories included, takes hours on two cores; the exploration's PE energies are
+   measured in every run);
 10. ``report`` -- ``report.json``, then ``report.md``, ``index.html`` and the figures from it
    (:mod:`axmac.gen.report`), written whole or not at all.
 
@@ -88,7 +91,7 @@ class FlowConfig:
     #: synthesis targets of the chosen array (empty: none)
     targets: tuple[str, ...] = TARGETS
     #: measure the whole chosen array's energy (PEs and the rest) at gate level
-    array_energy: bool = True
+    array_energy: bool = False
 
     def to_dict(self) -> dict:
         return {"model": self.model, "dataset": self.dataset, "inputs": self.inputs, "limit": self.limit,
@@ -228,7 +231,7 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     if not fc.targets:
         st.skip("synth", "--targets none")
     if not fc.array_energy:
-        st.skip("energy", "--no-array-energy")
+        st.skip("energy", "no --array-energy")
     parts = {"config": fc.to_dict(), "model": model, "emulated": emulated, "multipliers": mults,
              "explored": explored, "choice": choice, "generated": gen, "cosim": cosim, "synthesis": synth,
              "energy": energy, "timing": list(st.timing)}
