@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-LINE = re.compile(r"^axmac flow \[\d+/\d+\] (\w+): .*?([\d.]+) s( \(cached\))?$")
+LINE = re.compile(r"^axmac flow \[\d+/\d+\] ([\w ]+?): .*?([\d.]+) s( \(cached\))?$")
 QUICK = ["--dataset", "digits", "--preset", "tiny", "--limit", "200", "--images", "5", "--multipliers",
          "exact,drum:4", "--energy-samples", "8"]
 
@@ -65,11 +65,11 @@ def main(argv=None) -> int:
         warm = run(args, build, Path(tmp) / "report")
     print(f"axmac flow {' '.join(args) or '(defaults: LeNet-5 on MNIST)'}; {os.cpu_count()} CPUs\n")
     print(cold["stdout"])
-    print(f"{'stage':12s} {'cold s':>9s} {'warm s':>9s}  warm from cache")
+    print(f"{'stage':14s} {'cold s':>9s} {'warm s':>9s}  warm from cache")
     for name in cold["stages"]:
         c = cold["stages"][name][0]
         w, hit = warm["stages"].get(name, (float("nan"), False))
-        print(f"{name:12s} {c:9.1f} {w:9.1f}  {'yes' if hit else 'no'}")
+        print(f"{name:14s} {c:9.1f} {w:9.1f}  {'yes' if hit else 'no'}")
     for label, r in (("cold", cold), ("warm", warm)):
         print(f"{label}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU (process tree; / {os.cpu_count()} cores = "
               f"{r['cpu'] / (os.cpu_count() or 1):.1f} s), load average {r['load']:.1f} at the end")
