@@ -73,8 +73,8 @@ def add_parser(sub) -> None:
     g.add_argument("--array-energy", action="store_true",
                    help="also measure the gate-level energy of the whole chosen array beside it without bypass and "
                    "gating (the exploration's PE energies are measured anyway; the Verilator build of a whole "
-                   "array's netlist takes hours for the default 8x8 on two cores, minutes for a 4x4 with a small "
-                   "--acc-depth)")
+                   "array's netlist takes far longer than the rest of the flow for the default 8x8 on two cores, "
+                   "minutes for a 4x4 with a small --acc-depth)")
     options.add_energy_execution(p, scheduler_help="run the exploration on a Dask cluster, e.g. tcp://host:8786",
                                  cache_help="recompute every stage (results are still stored)")
 

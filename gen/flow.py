@@ -18,8 +18,8 @@ On a model (default: the bundled LeNet-5) and a labelled dataset (default MNIST)
 9. ``energy`` -- the whole chosen array's energy per inference at gate level, PEs and the rest of
    the array (:mod:`axmac.gen.array_energy`, ``axmac energy``), beside it without bypass and gating,
    with ``--array-energy`` only (the Verilator build of a whole 8x8 array's gate-level netlist, its
-   flip-flop memories included, takes hours on two cores; the exploration's PE energies are
-   measured in every run);
+   flip-flop memories included, takes far longer than the rest of the flow on two cores; the
+   exploration's PE energies are measured in every run);
 10. ``report`` -- ``report.json``, then ``report.md``, ``index.html`` and the figures from it
    (:mod:`axmac.gen.report`), written whole or not at all.
 
