@@ -213,6 +213,7 @@ def test_table_kernel_blocking(monkeypatch):
     monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(gemm.table, "N_BLOCK", 4)
     monkeypatch.setattr(gemm.table, "L_BLOCK_BYTES", 64 * 4 * 2 * 3)  # 3 k per block (int16 table)
+    monkeypatch.setattr(gemm.table, "STATS_L_BLOCK_BYTES", 64 * 4 * 2 * 3)
     monkeypatch.setattr(gemm.table, "INT32_LIMIT", 1025 * 10)  # spans of 10 k (max |P| = 1025)
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
     st, st_ref = TrivialStats(), ref_stats(x[:70], w, mult, k_tile=5)
@@ -431,6 +432,7 @@ def test_few_columns_blocking(k_tile, monkeypatch):
     x, w = with_opposites(x, w, mult.fmt)
     monkeypatch.setattr(gemm.kernels, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(gemm.table, "L_BLOCK_BYTES", 64 * 5 * 2 * 4)  # 4 k per block
+    monkeypatch.setattr(gemm.table, "STATS_L_BLOCK_BYTES", 64 * 5 * 2 * 4)
     monkeypatch.setattr(gemm.table, "INT32_LIMIT", 1026 * 9)
     ref = ref_gemm(x, w, mult)
     np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)

@@ -7,8 +7,9 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
 ``layout``
     ``"rows"``   for each K-block and block of output columns, each thread gathers its private
     ``L[kk, a, :] = T[a, wi[k0 + kk, cols]]`` (L2-sized), then for each row ``m`` adds the
-    contiguous rows ``L[kk, xi[m, k]]`` into the accumulator row (SIMD); rows of ``T`` that are
-    all zero (``zrow``) are skipped (a ReLU'd activation's zeros, an image's background).
+    contiguous rows ``L[kk, xi[m, k]]`` into the accumulator row (SIMD, eight rows per pass, each
+    widened to the accumulator's dtype); rows of ``T`` that are all zero (``zrow``) are skipped
+    (a ReLU'd activation's zeros, an image's background).
     ``"given"``  the same with the rows supplied by the caller (the fallback path: ``src`` and
     per-``(m, kk)`` row indices), one K-block and one column block per call.
     ``"direct"`` few rows: ``T[xi[m, k], wi[k, n]]`` gathered per product, no ``L``.
@@ -72,21 +73,39 @@ def _kbmax(blocks):  # pragma: no cover - numba
     return kb
 
 
-@njit(inline="always")
-def _add_rows(out, lrows, idx, c):  # pragma: no cover - numba
-    """``out += sum_q lrows[idx[q]]`` for ``q < c`` (four rows per pass over ``out``)."""
-    wn = out.shape[0]
-    q = 0
-    while q + 4 <= c:
-        r0, r1, r2, r3 = lrows[idx[q]], lrows[idx[q + 1]], lrows[idx[q + 2]], lrows[idx[q + 3]]
-        for j in range(wn):
-            out[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
-        q += 4
-    while q < c:
-        r0 = lrows[idx[q]]
-        for j in range(wn):
-            out[j] += r0[j]
-        q += 1
+def _row_adder(acc_type):
+    """``add_rows(out, lrows, idx, c)``: ``out += sum_q lrows[idx[q]]`` for ``q < c``, eight rows
+    per pass over ``out`` (then four, two, one). Every row is cast to ``acc_type`` (``out``'s
+    dtype) before it is added: numba would widen an int16 sum to int64 (half the SIMD lanes)."""
+    A = acc_type
+
+    @njit(inline="always")
+    def add_rows(out, lrows, idx, c):  # pragma: no cover - numba
+        wn = out.shape[0]
+        q = 0
+        while q + 8 <= c:
+            r0, r1, r2, r3 = lrows[idx[q]], lrows[idx[q + 1]], lrows[idx[q + 2]], lrows[idx[q + 3]]
+            r4, r5, r6, r7 = lrows[idx[q + 4]], lrows[idx[q + 5]], lrows[idx[q + 6]], lrows[idx[q + 7]]
+            for j in range(wn):
+                out[j] += (((A(r0[j]) + A(r1[j])) + (A(r2[j]) + A(r3[j])))
+                           + ((A(r4[j]) + A(r5[j])) + (A(r6[j]) + A(r7[j]))))
+            q += 8
+        if q + 4 <= c:
+            r0, r1, r2, r3 = lrows[idx[q]], lrows[idx[q + 1]], lrows[idx[q + 2]], lrows[idx[q + 3]]
+            for j in range(wn):
+                out[j] += (A(r0[j]) + A(r1[j])) + (A(r2[j]) + A(r3[j]))
+            q += 4
+        if q + 2 <= c:
+            r0, r1 = lrows[idx[q]], lrows[idx[q + 1]]
+            for j in range(wn):
+                out[j] += A(r0[j]) + A(r1[j])
+            q += 2
+        if q < c:
+            r0 = lrows[idx[q]]
+            for j in range(wn):
+                out[j] += A(r0[j])
+
+    return add_rows
 
 
 @njit(inline="always")
@@ -144,6 +163,7 @@ def kernel(layout: str, stats: bool):
 def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, flags are constants
     ROWS = layout == "rows"
     if layout in ("rows", "given"):
+        add_rows = _row_adder(np.int32 if ROWS else np.int64)  # the dtype of acc without statistics
 
         @njit(parallel=True, cache=True)
         def rows_kernel(xi, wi, src, zrow, blocks, nb, n_first, nparts, mask,  # pragma: no cover
@@ -159,8 +179,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 r0 = part * m_total // nparts
                 r1 = (part + 1) * m_total // nparts
                 lflat = np.empty(kbm * na * nb if ROWS else 1, src.dtype)
-                idx = np.empty(kbm, np.int64)
-                zf = np.empty(kbm * na if ROWS else 1, np.bool_)
+                idx = np.empty(kbm, np.int32)
                 ret = np.zeros(nb, np.int32)
                 n_ret = 0
                 n_zero = 0
@@ -174,20 +193,17 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                         if ROWS:
                             for kk in range(kb):
                                 for a in range(na):
-                                    zf[kk * na + a] = zrow[a]
                                     row = lrows[kk * na + a]
                                     for j in range(wn):
                                         row[j] = src[a, wi[k0 + kk, n0 + j]]
                         for m in range(r0, r1):
+                            xr = xi[m, k0:k0 + kb]
                             c = 0
                             for kk in range(kb):
-                                a = xi[m, k0 + kk]
-                                r = kk * na + a if ROWS else a
+                                a = xr[kk]
+                                r = np.int32(kk * na) + np.int32(a) if ROWS else np.int32(a)
                                 idx[c] = r
-                                if ROWS:
-                                    c += not zf[r]
-                                else:
-                                    c += not zrow[r]
+                                c += not zrow[a]
                                 if STATS and n0 == n_first:
                                     hist[part, k0 * na + r if ROWS else r] += 1
                             if STATS:
@@ -198,7 +214,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                 if blocks[b, 3]:
                                     n_zero += _end_chains(s, acc[m, n0:n0 + wn], mask)
                             else:
-                                _add_rows(acc[m, n0:n0 + wn], lrows, idx, c)
+                                add_rows(acc[m, n0:n0 + wn], lrows, idx, c)
                         if STATS:  # int32 lane counters: at most rows x kb events between flushes
                             for j in range(wn):
                                 n_ret += ret[j]

@@ -2,10 +2,10 @@
 
 :func:`table_gemm` picks the layout of :func:`.kernels.kernel` from the shape: ``direct`` for
 few rows (``4 M < 2**n``: gathering ``L`` would cost more than it saves), ``rows`` otherwise,
-with K-blocks sized so that one gathered ``L`` block stays in L2 (:data:`L_BLOCK_BYTES`). The
-table is gathered as int16 when it fits. (A transposed layout for few columns, summing over
-``k`` innermost with gathers, was measured slower than ``rows`` on LeNet's first layer once
-``rows`` skipped zero activations and stopped slicing columns.)
+with K-blocks sized so that one gathered ``L`` block about fills L2 (:data:`L_BLOCK_BYTES`,
+:data:`STATS_L_BLOCK_BYTES`). The table is gathered as int16 when it fits. (A transposed layout
+for few columns, summing over ``k`` innermost with gathers, was measured slower than ``rows`` on
+LeNet's first layer once ``rows`` skipped zero activations and stopped slicing columns.)
 
 Without statistics the ``rows`` layout accumulates in int32 over K-spans with
 ``span * max|T| < 2**31`` (:data:`INT32_LIMIT`), int64 across spans. With statistics the kernels
@@ -23,9 +23,13 @@ from .counting import add_counts, chain_dtype, n_chains, plan_grids, resolve_acc
 from .kernels import kernel, threads
 from .plan import Plan
 
-#: Target size in bytes of one gathered ``L`` block (2 MiB L2 per core here; 512 KiB measured
-#: best for the int16 table with 64 columns).
-L_BLOCK_BYTES = 1 << 19
+#: Target size in bytes of one gathered ``L`` block without statistics (2 MiB L2 per core here;
+#: 2 MiB measured best for the int16 table with 64 columns: the int32 accumulators stream
+#: through memory once per K-block, so bigger blocks save more than the L2 misses cost).
+L_BLOCK_BYTES = 1 << 21
+#: The same with statistics (the chain walk touches its partial sums per row; 512 KiB measured
+#: best).
+STATS_L_BLOCK_BYTES = 1 << 19
 #: Output columns per block of the ``rows`` layout.
 N_BLOCK = 256
 #: Bound of the int32 accumulators.
@@ -54,7 +58,8 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
     na = table.shape[0]
     layout = "direct" if 4 * m < na else "rows"
     nb = min(n, N_BLOCK)
-    kb = k if layout == "direct" else max(1, min(k, L_BLOCK_BYTES // (na * nb * table.itemsize)))
+    lbytes = L_BLOCK_BYTES if stats is None else STATS_L_BLOCK_BYTES
+    kb = k if layout == "direct" else max(1, min(k, lbytes // (na * nb * table.itemsize)))
     with threads(m * k * n, m if layout == "direct" else m // 64) as nparts:
         counts = np.zeros((nparts, 2), dtype=np.int64)
         if stats is None:
