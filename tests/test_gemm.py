@@ -14,7 +14,7 @@ import pytest
 
 from axmac.errors import AxmacError, SpecError
 from axmac.golden import gemm
-from axmac.golden.bypass import Bypass
+from axmac.golden.bypass import Bypass, acc_mask
 from axmac.golden.gemm import blas_gemm, blas_plan, kernel_for, mac_gemm
 from axmac.golden.multipliers import make_multiplier
 from axmac.golden.multipliers.base import Multiplier, OperandFormat
@@ -555,3 +555,28 @@ def test_derived_data_shared_by_equal_tables():
     assert gemm.make_plan(a, Bypass.parse("one")).memo is not pa.memo
     with pytest.raises(ValueError):
         pa.table[0, 0] = 1  # shared: read-only
+
+
+@pytest.mark.parametrize("acc_bits, chain64", [(16, False), (32, False), (64, False), (32, True), (16, True)])
+def test_table_rows_every_pass_length(monkeypatch, acc_bits, chain64):
+    """K-blocks of 13 and rows with 0..13 non-zero activations per block: every tail of the
+    eight- and four-row passes of the sums and of the chain walk; 11 columns (not a multiple
+    of a SIMD vector), chains of 20 straddling blocks, zero rows; int32 and int64 chains."""
+    rng = np.random.default_rng(21)
+    mult = perturbed(6, True)
+    x = rich_operands(rng, (56, 39), mult.fmt, 0.3)
+    w = rich_operands(rng, (39, 11), mult.fmt, 0.3)
+    x, w = with_opposites(x, w, mult.fmt)
+    for i in range(x.shape[0]):  # row i keeps about i % 14 non-zero activations per block
+        x[i, rng.random(39) < 1 - (i % 14) / 13] = 0
+    x[5] = 0
+    monkeypatch.setattr(gemm.table, "L_BLOCK_BYTES", 64 * 11 * 2 * 13)
+    monkeypatch.setattr(gemm.table, "STATS_L_BLOCK_BYTES", 64 * 11 * 2 * 13)
+    if chain64:
+        monkeypatch.setattr(gemm.table, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
+    ref = ref_gemm(x, w, mult)
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult), ref)
+    st = TrivialStats(acc_bits=acc_bits)
+    np.testing.assert_array_equal(mac_gemm(x, w, mult=mult, stats=st, k_tile=20), ref)
+    assert st == ref_stats(x, w, mult, k_tile=20, acc_bits=acc_bits)
+    assert st.opposite > 0

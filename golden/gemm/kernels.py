@@ -111,17 +111,40 @@ def _row_adder(acc_type):
 @njit(inline="always")
 def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
     """Chain walk: for ``q < c``, ``s += lrows[idx[q]]`` element-wise, counting case (e) per
-    element in ``ret``. Sums are stored before they are tested: ``s`` holds them modulo its
+    element in ``ret``, four rows per pass (the partial sums stay in registers across them).
+    Every sum is cast to ``s``'s dtype before it is tested: the chain holds it modulo its
     dtype, as the accumulator does (the caller keeps ``acc_bits <= 32`` or ``|s| < 2**31`` for
-    int32 chains), and the test runs in that dtype."""
+    int32 chains), and the test runs in that dtype. Case (e) is counted as the returns to 0,
+    ``acc_zero(s + p) and not acc_zero(s)`` (:func:`~axmac.golden.bypass.opposite_case_sum`:
+    ``p`` cannot read 0 then, see :mod:`.counting`)."""
+    C = s.dtype.type
+    R = ret.dtype.type
     wn = s.shape[0]
-    for q in range(c):
+    q = 0
+    while q + 4 <= c:
+        r0, r1, r2, r3 = lrows[idx[q]], lrows[idx[q + 1]], lrows[idx[q + 2]], lrows[idx[q + 3]]
+        for j in range(wn):
+            s0 = s[j]
+            s1 = C(s0 + C(r0[j]))
+            s2 = C(s1 + C(r1[j]))
+            s3 = C(s2 + C(r2[j]))
+            s4 = C(s3 + C(r3[j]))
+            n0 = (s0 & mask) != 0
+            n1 = (s1 & mask) != 0
+            n2 = (s2 & mask) != 0
+            n3 = (s3 & mask) != 0
+            n4 = (s4 & mask) != 0
+            ret[j] += (R(n0 & ~n1) + R(n1 & ~n2)) + (R(n2 & ~n3) + R(n3 & ~n4))
+            s[j] = s4
+        q += 4
+    while q < c:
         row = lrows[idx[q]]
         for j in range(wn):
             s0 = s[j]
-            p = row[j]
-            s[j] = s0 + p
-            ret[j] += opposite_case_sum(p, s0, s[j], mask)
+            s1 = C(s0 + C(row[j]))
+            ret[j] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
+            s[j] = s1
+        q += 1
 
 
 @njit(inline="always")

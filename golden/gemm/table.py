@@ -27,9 +27,9 @@ from .plan import Plan
 #: 2 MiB measured best for the int16 table with 64 columns: the int32 accumulators stream
 #: through memory once per K-block, so bigger blocks save more than the L2 misses cost).
 L_BLOCK_BYTES = 1 << 21
-#: The same with statistics (the chain walk touches its partial sums per row; 512 KiB measured
-#: best).
-STATS_L_BLOCK_BYTES = 1 << 19
+#: The same with statistics (the partial sums also stream once per K-block, but the chain walk
+#: costs more per row than the L2 misses: 1 MiB measured best).
+STATS_L_BLOCK_BYTES = 1 << 20
 #: Output columns per block of the ``rows`` layout.
 N_BLOCK = 256
 #: Bound of the int32 accumulators.
