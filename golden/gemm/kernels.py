@@ -24,7 +24,8 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     ``blocks[b] = (k0, k1, first, last)``: a chain starts with ``s = 0`` at a ``first`` block and
     is added to ``acc`` (int64) after a ``last`` one). Per product the kernel counts case (e),
     :func:`~axmac.golden.bypass.opposite_case_sum` of the addends ``p, s`` and their sum as the
-    chain holds it; per chain end, :func:`~axmac.golden.bypass.acc_zero` of the final ``s``
+    chain holds it (as the returns to 0, ``acc_zero(s + p) and not acc_zero(s)``, which is the
+    same: see ``counting``); per chain end, :func:`~axmac.golden.bypass.acc_zero` of the final ``s``
     (``counts[part] = (opposite, chains ending at 0)``), and per ``(m, k)`` the histogram of the
     row indices (``hist``). Case (d), (a) and (b) follow from these (see ``counting``).
 
@@ -150,11 +151,13 @@ def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
 @njit(inline="always")
 def _walk_gather(s, lut, xs, mask, ret):  # pragma: no cover - numba
     """Chain walk of :func:`_walk_rows` with one product per chain: ``s[q] += lut[xs[q]]``."""
+    C = s.dtype.type
+    R = ret.dtype.type
     for q in range(s.shape[0]):
         s0 = s[q]
-        p = lut[xs[q]]
-        s[q] = s0 + p
-        ret[q] += opposite_case_sum(p, s0, s[q], mask)
+        s1 = C(s0 + C(lut[xs[q]]))
+        ret[q] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
+        s[q] = s1
 
 
 @njit(inline="always")

@@ -1,0 +1,39 @@
+"""The direct table convolution's chain walk (kernel layout ``"conv"``) in int32 and int64
+partial sums and at several accumulator widths, against the im2col loop reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from axmac.golden import conv as conv_mod
+from axmac.golden.bypass import acc_mask
+from axmac.golden.conv import conv2d_nchw
+from axmac.golden.stats import TrivialStats
+
+from .test_conv import ref_conv, ref_im2col
+from .test_gemm import perturbed, ref_stats, rich_operands
+
+
+@pytest.mark.parametrize("acc_bits", [8, 16, 32, 64])
+@pytest.mark.parametrize("chain64", [False, True])
+def test_direct_conv_walk(acc_bits, chain64, monkeypatch):
+    rng = np.random.default_rng(7)
+    mult = perturbed(4, True)
+    xs, ws, s, p, d, g = (2, 3, 7, 6), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1
+    x = rich_operands(rng, xs, mult.fmt, 0.5)
+    w = rich_operands(rng, ws, mult.fmt, 0.5)
+    x[0, :, :3] = 0  # zero input rows (skipped taps)
+    x[1] = -8
+    w[:2] = -8
+    if chain64:
+        monkeypatch.setattr(conv_mod, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
+    assert ws[0] < conv_mod.DIRECT_MAX_OUT
+    st = TrivialStats(acc_bits=acc_bits)
+    got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=10)
+    np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
+    ref = TrivialStats(acc_bits=acc_bits)
+    for cols, wm in ref_im2col(x, w, s, p, d, g):
+        ref += ref_stats(cols, wm, mult, k_tile=10, acc_bits=acc_bits)
+    assert st == ref
+    assert ref.opposite > 0
