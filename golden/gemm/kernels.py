@@ -170,6 +170,37 @@ def _end_chains(s, out, mask):  # pragma: no cover - numba
     return z
 
 
+@njit(inline="always")
+def _tap_hist(xp, hist, cg, kh, kw, dh, dw, oh, ow, k_total, na):  # pragma: no cover - numba
+    """``hist[(g*K + k)*na + a] +=`` how many outputs of the images ``xp`` (padded patterns)
+    read pattern ``a`` at tap ``k = (c, i, j)`` of group ``g``: each non-zero input pixel is
+    added to the taps whose window holds it, pattern 0 gets the rest (a background costs
+    nothing)."""
+    for n in range(xp.shape[0]):
+        for ch in range(xp.shape[1]):
+            base = (ch // cg) * k_total
+            c = ch % cg
+            for y in range(xp.shape[2]):
+                row = xp[n, ch, y]
+                for x in range(row.shape[0]):
+                    a = row[x]
+                    if a == 0:
+                        continue
+                    for i in range(kh):
+                        r = y - i * dh
+                        if r < 0 or r >= oh:
+                            continue
+                        for j in range(kw):
+                            q = x - j * dw
+                            if 0 <= q < ow:
+                                hist[(base + (c * kh + i) * kw + j) * na + a] += 1
+    for gk in range(hist.shape[0] // na):
+        nonzero = 0
+        for a in range(1, na):
+            nonzero += hist[gk * na + a]
+        hist[gk * na] = xp.shape[0] * oh * ow - nonzero
+
+
 # ------------------------------------------------------------------------------------------
 # the family
 # ------------------------------------------------------------------------------------------
@@ -257,7 +288,8 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
             """``out[n, mo, r, q] += sum_k lut[mo, k, xp[n, g*cg + c, r + i*dh, q + j*dw]]`` over the
             taps ``k = (c, i, j)`` (channel-major: the chain order) of group ``g = mo // mg``;
             ``geom = (cg, kh, kw, dh, dw, oh, ow, mg)``; ``chain``/``ret`` hold one output row
-            per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``. With
+            per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``
+            (:func:`_tap_hist`). With
             ``zero0`` (row 0 of ``T`` is all zero) a tap whose input segment is all zero adds
             nothing and is skipped (an image's background, padding)."""
             cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
@@ -268,7 +300,10 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 e = ret[part, :ow]
                 n_ret = 0
                 n_zero = 0
-                for n in range(part * n_total // nparts, (part + 1) * n_total // nparts):
+                n0, n1 = part * n_total // nparts, (part + 1) * n_total // nparts
+                if STATS:
+                    _tap_hist(xp[n0:n1], hist[part], cg, kh, kw, dh, dw, oh, ow, k_total, na)
+                for n in range(n0, n1):
                     for mo in range(m_total):
                         g = mo // mg
                         for r in range(oh):
@@ -286,12 +321,6 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                         nz = not zero0
                                         for q in range(ow):
                                             nz |= xs[q] != 0
-                                        if STATS and mo % mg == 0:
-                                            if nz:
-                                                for q in range(ow):
-                                                    hist[part, (g * k_total + k) * na + xs[q]] += 1
-                                            else:
-                                                hist[part, (g * k_total + k) * na] += ow
                                         if nz:
                                             lk = lut[mo, k]
                                             if STATS:
