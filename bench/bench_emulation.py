@@ -10,13 +10,13 @@ For each: ``exact`` and the approximate multipliers of ``--approx`` (default ``d
 separable table, and ``mitchell``, a table that is not), each without and with
 trivial-operation statistics (``axmac emulate`` counts them by default: "on" is the figure a
 user sees). Reported: MACs, the best wall time and the best CPU time of ``--repeat`` runs of
-``run_network`` (other processes share the machine: CPU time is the steadier figure with one
-thread), MAC/s, the slowdown against exact with the same statistics setting (``x exact``),
-against the same multiplier without statistics (``x off``), against ``f32 ref`` (``x f32``),
-and the peak resident memory of the process. ``f32 ref`` runs every MAC layer of the network
-as a float32 convolution of the same shapes (NumPy im2col + float32 BLAS, ``bench_kernels.f32_conv``;
-no other op), the yardstick of an ordinary float framework on one core. Load + quantization
-time is reported separately.
+``run_network`` after one untimed warm-up run (other processes share the machine: CPU time is
+the steadier figure with one thread), MAC/s, the slowdown against exact with the same
+statistics setting (``x exact``), against the same multiplier without statistics (``x off``),
+against ``f32 ref`` (``x f32``), and the peak resident memory of the process. ``f32 ref`` runs
+every MAC layer of the network as a float32 convolution of the same shapes (NumPy im2col +
+float32 BLAS, ``bench_kernels.f32_conv``; no other op), the yardstick of an ordinary float
+framework on one core. Load + quantization time is reported separately.
 
 Threads: BLAS / OpenMP / numba use ``--threads`` (default 1), set before NumPy is imported. On
 this shared 2-core machine multi-threaded OpenBLAS was measured up to 30x slower (median) than
@@ -65,7 +65,10 @@ def wide_model(depth: int, channels: int = 64, hw: int = 32, seed: int = 0):
 
 
 def timed(net, feeds, repeat, **kw):
-    """The report of the fastest of ``repeat`` runs, and the best CPU time of them."""
+    """The report of the fastest of ``repeat`` runs, and the best CPU time of them, after one
+    untimed run (numba kernels compiled or loaded from their cache; measured here, the second
+    run of a process was still 0.1-0.15 s slower on LeNet than the later ones)."""
+    run_network(net, feeds, **kw)
     best, rep, cpu = None, None, None
     for _ in range(repeat):
         c0 = time.process_time()
