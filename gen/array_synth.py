@@ -7,7 +7,10 @@
     Yosys ``synth`` with the hierarchy kept (:func:`axmac.gen.synth.synth_sources`,
     ``hierarchy=True``), ``abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX``: cells by type, gates, flip-flops
     and Yosys's CMOS transistor estimate, per module and so per group. ABC optimises each module
-    on its own: a few percent more gates than a flattened run.
+    on its own: a few percent more gates than a flattened run. One ABC mapping per netlist
+    (``synth -noabc``, ``one_abc``): ``synth``'s own mapping, which the gate mapping redoes, took a
+    third of the 8x8 array's time; the PEs alone (``pe``, the exploration) keep both (1-4 % fewer
+    gates).
 ``ice40`` / ``ecp5``
     The array inside :class:`axmac.hw.synth_wrapper.SerialWrapper` (two data pins: its ports do
     not fit a package) through ``synth_ice40`` / ``synth_ecp5`` and nextpnr (iCE40 HX8K ct256,
@@ -19,8 +22,10 @@
     latch-based clock gate stands for an ASIC library's ICG cell, and Yosys's FPGA flows reject
     the latch (``enable`` is the FPGA form of the same isolation).
 ``osu018`` (or any Liberty library, ``tech``)
-    The array mapped to standard cells with its hierarchy (:func:`axmac.gen.asic.map_component`):
-    area in um^2 by type and by group. No Fmax: there is no usable static timing here (Debian's
+    The array mapped to standard cells with its hierarchy (:func:`axmac.gen.asic.map_component`,
+    one ABC mapping as for ``generic``): area in um^2 by type, and by group from the hierarchical
+    statistics (:func:`axmac.gen.asic.module_areas`; the flattened netlist of an 8x8 array, which
+    the PE's energy flow reads, would be a 420 MB JSON file). No Fmax: there is no usable static timing here (Debian's
     OpenSTA cannot read this flow's activity or gated clocks and was not set up for timing; ABC's
     mapping logs no delay).
 
@@ -45,7 +50,7 @@ import time
 
 from ..config import ArrayConfig
 from ..errors import AxmacError
-from .breakdown import ARRAY_GROUPS, PE_GROUPS, array_group, module_group, path_group
+from .breakdown import ARRAY_GROUPS, PE_GROUPS, module_group, path_group
 
 TARGETS = ("generic", "ice40", "ecp5", "osu018")
 TOP = "top"
@@ -69,8 +74,9 @@ def array_pe(cfg: ArrayConfig, **changes):
                bypass=Bypass.parse(cfg.bypass), gating=cfg.gating, overflow=cfg.overflow)
 
 
-def _generic_groups(modules: dict, top: str, own: str | None = None) -> dict[str, dict]:
-    """Gates, flip-flops and transistors of every group from per-module figures (hierarchical synthesis).
+def _tree_groups(modules: dict, top: str, kinds: dict[str, bool], own: str | None = None) -> dict[str, dict]:
+    """Per-module figures (hierarchical synthesis) summed by group: ``modules[name]`` holds the module's
+    own figures (``kinds``: figure name -> whether it counts registers) and ``children``.
 
     Amaranth names a module after its instance path (``top.mesh.pe_0_0.mult``); a module of another
     name (an external Verilog module: the clock-gate cell, a ``verilog:`` multiplier) takes the path
@@ -82,15 +88,28 @@ def _generic_groups(modules: dict, top: str, own: str | None = None) -> dict[str
         fig = modules[name]
         if name == top or name.startswith(f"{top}."):
             path = name[len(top) + 1:]
-        for kind, registers in (("gates", False), ("transistors", False), ("dff", True)):
+        for kind, registers in kinds.items():
             g = path_group(path, registers=registers, **({"top": "control"} if own is None else {"own": own}))
-            d = out.setdefault(g, {"gates": 0, "dff": 0, "transistors": 0})
+            d = out.setdefault(g, dict.fromkeys(kinds, 0))
             d[kind] += times * (fig[kind] or 0)
         for child, n in fig["children"].items():
             visit(child, path, times * n)
 
     visit(top, "", 1)
     return out
+
+
+def _generic_groups(modules: dict, top: str, own: str | None = None) -> dict[str, dict]:
+    """Gates, flip-flops and transistors of every group (:func:`_tree_groups`)."""
+    groups = _tree_groups(modules, top, {"gates": False, "dff": True, "transistors": False}, own)
+    return {g: {"gates": d["gates"], "dff": d["dff"], "transistors": d["transistors"]} for g, d in groups.items()}
+
+
+def _asic_groups(modules: dict, top: str) -> dict[str, float]:
+    """Cell area (um^2) of every group of the array from :func:`axmac.gen.asic.module_areas`; groups
+    without cells are left out (as a flattened netlist's :meth:`~axmac.gen.netlist.GateNetlist.area_by`)."""
+    groups = _tree_groups(modules, top, {"logic": False, "registers": True})
+    return {g: d["logic"] + d["registers"] for g, d in groups.items() if d["logic"] + d["registers"] > 0}
 
 
 def _ordered(groups: dict, order) -> dict:
@@ -188,19 +207,18 @@ def synth_array(cfg: ArrayConfig, target: str = "generic", *, tech=None, dsp: bo
     out = {"format": FORMAT, "target": target, "config": cfg.to_dict(), "notes": []}
     if target == "generic":
         r = synth_component(Accelerator(config=cfg), TOP, target="generic", registered=False, hierarchy=True,
-                            timeout=timeout)
+                            one_abc=True, timeout=timeout)
         groups = _ordered(_generic_groups(r.pop("modules"), TOP), ARRAY_GROUPS)
         out["figures"], out["groups"] = r, groups
         out["notes"] += [NO_STA.replace("for a standard-cell library", "for generic gates"),
                          FF_MEMORIES.format("generic synthesis")]
     elif target == "osu018":
-        from .asic import map_component
-        from .netlist import read_netlist
+        from .asic import map_component, module_areas
         from .techlib import find_techlib
 
         tech = tech or find_techlib()
-        mapped = map_component(Accelerator(config=cfg), TOP, tech, timeout=timeout)
-        groups = read_netlist(mapped.flat_json, TOP).area_by(tech.library(), array_group)
+        mapped = map_component(Accelerator(config=cfg), TOP, tech, timeout=timeout, flat=False, one_abc=True)
+        groups = _asic_groups(module_areas(mapped.stat_json, tech.library()), TOP)
         out["figures"] = {"library": tech.name, "liberty": str(tech.liberty), "area_um2": mapped.area,
                           "sequential_um2": mapped.sequential_area, "cells": sum(mapped.cells_by_type.values()),
                           "cells_by_type": mapped.cells_by_type, "cached": mapped.cached,

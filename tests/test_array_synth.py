@@ -114,3 +114,39 @@ def test_multiplier_area_ordering_at_8_bits():
     (module docstring): only the orderings that hold are asserted."""
     t = {s: _pe_transistors(s, 8) for s in ("drum:4", "drum:6", "exact")}
     assert t["drum:4"] < t["exact"] and t["drum:4"] < t["drum:6"], t
+
+
+def test_osu018_groups_from_hierarchy_equal_flat_netlist():
+    """The array's ASIC areas by group come from the hierarchical statistics (module areas times
+    instances); on one mapping they equal the groups of its flattened netlist, cell by cell."""
+    from axmac.gen.array_synth import TOP, _asic_groups
+    from axmac.gen.asic import map_component, module_areas
+    from axmac.gen.breakdown import array_group
+    from axmac.gen.netlist import read_netlist
+    from axmac.hw.top import Accelerator
+
+    tech = osu018()
+    cfg = TINY.replace(cols=2, counters="pe")  # two columns: deduplicated modules instanced twice
+    mapped = map_component(Accelerator(config=cfg), TOP, tech, timeout=1800)
+    lib = tech.library()
+    flat = read_netlist(mapped.flat_json, TOP).area_by(lib, array_group)
+    hier = _asic_groups(module_areas(mapped.stat_json, lib), TOP)
+    assert set(hier) == set(flat)
+    for g, area in flat.items():
+        assert hier[g] == pytest.approx(area), g
+    assert sum(hier.values()) == pytest.approx(mapped.area)
+
+
+def test_one_abc_mapping_is_a_different_cached_run():
+    """``one_abc`` / ``flat=False`` change the script and are separate cache entries (a mapping asked
+    for with its flat.json never finds one without); at their defaults the keys of earlier runs stay."""
+    from axmac.gen.asic import _key, _script
+
+    s = _script(["a.v"], "top", flat=False, one_abc=True)
+    assert "synth -noabc -top top" in s and "flat.json" not in s
+    s = _script(["a.v"], "top")
+    assert "synth -top top" in s and "write_json flat.json" in s
+    keys = {_key([b"module a; endmodule"], "top", "lib", flat=f, one_abc=o) for f in (True, False)
+            for o in (True, False)}
+    assert len(keys) == 4
+    assert _key([b"module a; endmodule"], "top", "lib") in keys
