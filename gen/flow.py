@@ -30,7 +30,10 @@ the synthesis runs keep their own finer caches too. Each stage prints one line t
 when it starts and one when it ends (what it found, seconds, whether it came from the cache;
 :mod:`axmac.gen.flow_runner`); the exploration shows progress bars there as well. The chosen
 design's co-simulation, its synthesis for each target and its energy are independent: they run
-at once on ``jobs`` worker processes.
+at once on ``jobs`` worker processes, the longest first (:data:`SYNTH_ORDER`). On the default 8x8
+array (mitchw:3, this machine, one process each) the synthesis took generic 392 s, osu018 306 s and
+ice40 185 s of CPU with two ABC mappings per netlist; with one (``one_abc``, see
+:mod:`axmac.gen.array_synth`) generic 234 s and osu018 222 s (its flattened netlist not written).
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ FLOW_BYPASSES = ("none", "all")
 MAX_LOSS_PP = 0.5
 RTL_IMAGES = 50
 TARGETS = ("generic", "ice40", "osu018")
+#: the targets from the longest synthesis of the default 8x8 array to the shortest (CPU seconds in
+#: flow.py's docstring), so that the longest jobs start first
+SYNTH_ORDER = ("generic", "osu018", "ice40")
 STAGES = ("quantize", "emulate", "multipliers", "explore", "choose", "generate", "cosim", "synth", "energy", "report")
 RULE = ("the lowest-energy design with one multiplier in every PE (operands at full width) whose top-1 "
         "accuracy is within {tol:g} percentage points of the exact integer model's; ties: the smaller area")
@@ -214,16 +220,19 @@ def run_flow(fc: FlowConfig, *, log=None, cache=None) -> tuple[dict, list[Path]]
     rtl = build_dir("flow", "rtl", stamp[:16])
     gen = st.run("generate", [stamp, chosen.to_dict()], lambda: generate_stage(chosen, rtl),
                  lambda d: f"{len(d['files'])} files", valid=lambda d: (rtl / "manifest.json").is_file())
-    # the chosen design's co-simulation, synthesis and energy are independent: run at once
-    jobs = [Job("cosim", "cosim", [data.key(), stamp, fc.rtl_images], cosim_stage,
-                (data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
-                describe=lambda d: "matched" if d["matched"] else "MISMATCH")]
-    jobs += [Job(f"synth {t}", "synth", [stamp, t], synth_stage, (chosen, t),
-                 describe=lambda d: "; ".join(d["notes"][:1])[:100]) for t in fc.targets]
+    # the chosen design's co-simulation, synthesis and energy are independent: run at once, the
+    # longest first (on two workers the 8x8 array's generic synthesis, then osu018, ice40, cosim)
+    jobs = []
     if fc.array_energy:
         jobs.append(Job("energy", "energy", [data.key(), stamp, ekw], energy_stage, (data, chosen),
                         {"count": fc.energy_images, "samples": fc.energy_samples, "seed": fc.seed},
                         lambda d: f"{d['designs'][-1]['inference_pj'] * 1e-6:.4g} uJ per inference"))
+    jobs += [Job(f"synth {t}", "synth", [stamp, t], synth_stage, (chosen, t),
+                 describe=lambda d: "; ".join(d["notes"][:1])[:100])
+             for t in sorted(fc.targets, key=SYNTH_ORDER.index)]
+    jobs.append(Job("cosim", "cosim", [data.key(), stamp, fc.rtl_images], cosim_stage,
+                    (data, chosen, min(fc.rtl_images, data.samples or fc.rtl_images)),
+                    describe=lambda d: "matched" if d["matched"] else "MISMATCH"))
     done = st.run_many(jobs, fc.jobs)
     cosim = done["cosim"]
     synth = {t: done[f"synth {t}"] for t in fc.targets} or None
