@@ -159,7 +159,13 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
     wp = to_patterns(w, plan).reshape(m_out, k)
     table = plan.ktable
     na = table.shape[0]
-    lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
+    sep = _separable(plan) if stats is not None else None
+    if sep is None:
+        layout, xu = "conv", xp
+        lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
+    else:  # T[a, b] = u[a] v[b]: the input transformed once, one factor per tap
+        layout, xu = "sconv", sep[0][xp]
+        lut = np.ascontiguousarray(sep[1][wp][:, :, None])
     tile = k if k_tile is None or stats is None else min(k, k_tile)
     cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits if stats is not None else 64)
     out = np.zeros((n, m_out, oh, ow), dtype=np.int64)
@@ -168,8 +174,9 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
         ret = np.zeros((nparts, ow), dtype=np.int32)
         hist = np.zeros((nparts, group * k * na) if stats is not None else (1, 1), dtype=np.int32)
         counts = np.zeros((nparts, 2), dtype=np.int64)
-        numba_kernel("conv", stats is not None)(xp, lut, bool(plan.zrow[0]), np.array([cg, kh, kw, dh, dw, oh, ow, mg]),
-                                                tile, nparts, cdt(mask), out, chain, ret, hist, counts)
+        numba_kernel(layout, stats is not None)(xp, xu, lut, bool(plan.zrow[0]),
+                                                np.array([cg, kh, kw, dh, dw, oh, ow, mg]), tile, nparts, cdt(mask),
+                                                out, chain, ret, hist, counts)
     if stats is not None:
         hx = hist.sum(axis=0, dtype=np.int64).reshape(group, k, na)
         rows = n * oh * ow
@@ -180,6 +187,19 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
                        int(counts[:, 0].sum()) if first else 0, int(counts[:, 1].sum()) if first else 0,
                        int(hx[g, :, 0].sum()))
     return out
+
+
+def _separable(plan):
+    """``(u, v)`` as int32 lookup tables by bit pattern when the plan's table is ``u[a] * v[b]`` (exact
+    products: the operands' values; a one-term decomposition: ``trunc``, ``drum``), else ``None``."""
+    if plan.exact:
+        v = plan.mult.fmt.values().astype(np.int32)
+        return v, v
+    if plan.terms is not None and len(plan.terms) == 1:
+        u, v = plan.terms[0]
+        if max(int(np.abs(u).max()), int(np.abs(v).max())) < 1 << 31:
+            return u.astype(np.int32), v.astype(np.int32)
+    return None
 
 
 def _float_operands(x, w, plan, kernel: str, pads4, k: int):

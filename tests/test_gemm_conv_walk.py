@@ -37,3 +37,49 @@ def test_direct_conv_walk(acc_bits, chain64, monkeypatch):
         ref += ref_stats(cols, wm, mult, k_tile=10, acc_bits=acc_bits)
     assert st == ref
     assert ref.opposite > 0
+
+
+@pytest.mark.parametrize("spec,bits", [("exact", 8), ("exact", 4), ("drum:3", 6), ("trunc:2", 5)])
+@pytest.mark.parametrize("acc_bits", [None, 32, 64])  # None: 2 * bits, the narrowest
+@pytest.mark.parametrize("chain64", [False, True])
+def test_separable_conv_walk(spec, bits, acc_bits, chain64, monkeypatch):
+    """Exact and one-term separable tables take the ``"sconv"`` walk (a multiply per product, the
+    input transformed once); same results and statistics as the im2col loop reference."""
+    from axmac.golden.gemm import make_plan
+    from axmac.golden.multipliers import make_multiplier
+
+    mult = make_multiplier(spec, bits, True)
+    plan = make_plan(mult)
+    assert conv_mod._separable(plan) is not None, spec
+    acc_bits = acc_bits or 2 * bits
+    rng = np.random.default_rng(bits)
+    xs, ws, s, p, d, g = (3, 4, 9, 8), (4, 2, 3, 3), (1, 1), (1, 2, 0, 1), (1, 2), 2
+    x = rich_operands(rng, xs, mult.fmt, 0.4)
+    w = rich_operands(rng, ws, mult.fmt, 0.3)
+    x[0, :, :4] = 0
+    w[1] = 0  # a channel of zero factors: its taps are skipped
+    # operands that cancel: +a then -a on consecutive taps of one chain (returns to 0)
+    x[2] = 3
+    w[0, 0, 0, :2] = [2, -2]
+    if chain64:
+        monkeypatch.setattr(conv_mod, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
+    used = []
+    real = conv_mod.numba_kernel
+    monkeypatch.setattr(conv_mod, "numba_kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    for k_tile in (None, 5):
+        st = TrivialStats(acc_bits=acc_bits)
+        got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=k_tile)
+        np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
+        ref = TrivialStats(acc_bits=acc_bits)
+        for cols, wm in ref_im2col(x, w, s, p, d, g):
+            ref += ref_stats(cols, wm, mult, k_tile=k_tile, acc_bits=acc_bits)
+        assert st == ref, (k_tile, st, ref)
+        assert ref.opposite > 0
+    assert set(used) == {"sconv"}
+
+
+def test_sconv_needs_statistics():
+    from axmac.golden.gemm.kernels import kernel
+
+    with pytest.raises(ValueError, match="statistics only"):
+        kernel("sconv", False)

@@ -16,6 +16,10 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     ``"conv"``   a stride-1 convolution with few outputs per group straight from the padded
     input (no im2col): per output channel, its taps' columns of ``T`` (``lut``) are gathered at
     the input row's patterns, vectorised over the output row (LeNet's first layer, depthwise).
+    ``"sconv"``  the same for a separable table ``T[a, b] = u[a] v[b]`` (exact products, ``trunc``,
+    ``drum``: one term): the products are ``xu * v`` of the input transformed once
+    (``xu = u[xp]``) and one factor per tap (``lut[mo, k, 0] = v[w[mo, k]]``), a multiply
+    instead of a gather per product; for the statistics, which the BLAS path cannot count.
 ``stats``
     ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
     one call below ``2**31``; int64 for the others).
@@ -44,7 +48,7 @@ from ..bypass import acc_zero, opposite_case_sum
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
-LAYOUTS = ("rows", "given", "direct", "conv")
+LAYOUTS = ("rows", "given", "direct", "conv", "sconv")
 
 
 class threads:
@@ -161,6 +165,18 @@ def _walk_gather(s, lut, xs, mask, ret):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _walk_scaled(s, xu, v, mask, ret):  # pragma: no cover - numba
+    """Chain walk of :func:`_walk_gather` with the products ``xu[q] * v`` (separable table)."""
+    C = s.dtype.type
+    R = ret.dtype.type
+    for q in range(s.shape[0]):
+        s0 = s[q]
+        s1 = C(s0 + C(xu[q]) * C(v))
+        ret[q] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
+        s[q] = s1
+
+
+@njit(inline="always")
 def _end_chains(s, out, mask):  # pragma: no cover - numba
     """``out += s``; returns how many of the ``s`` read 0 in the accumulator."""
     z = 0
@@ -213,6 +229,8 @@ def kernel(layout: str, stats: bool):
     if key not in _CACHE:
         if layout not in LAYOUTS:
             raise ValueError(f"unknown kernel layout {layout!r}")
+        if layout == "sconv" and not stats:
+            raise ValueError("the 'sconv' layout walks chains for statistics only (without them: BLAS)")
         _CACHE[key] = _make(layout, bool(stats))
     return _CACHE[key]
 
@@ -281,20 +299,25 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
 
         return rows_kernel
 
-    if layout == "conv":
+    if layout in ("conv", "sconv"):
+        SEP = layout == "sconv"
 
         @njit(parallel=True, cache=True)
-        def conv_kernel(xp, lut, zero0, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
+        def conv_kernel(xp, xu, lut, zero0, geom, k_tile, nparts, mask, out, chain, ret, hist,  # pragma: no cover
+                        counts):
             """``out[n, mo, r, q] += sum_k lut[mo, k, xp[n, g*cg + c, r + i*dh, q + j*dw]]`` over the
             taps ``k = (c, i, j)`` (channel-major: the chain order) of group ``g = mo // mg``;
             ``geom = (cg, kh, kw, dh, dw, oh, ow, mg)``; ``chain``/``ret`` hold one output row
             per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``
             (:func:`_tap_hist`). With
             ``zero0`` (row 0 of ``T`` is all zero) a tap whose input segment is all zero adds
-            nothing and is skipped (an image's background, padding)."""
+            nothing and is skipped (an image's background, padding). ``"sconv"``: the products are
+            ``xu[...] * lut[mo, k, 0]`` (``xu`` the input's ``u`` values; ``"conv"`` ignores it), and
+            a tap whose factor is 0 is skipped as well."""
             cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
             n_total = xp.shape[0]
-            m_total, k_total, na = lut.shape
+            m_total, k_total = lut.shape[0], lut.shape[1]
+            na = hist.shape[1] // ((m_total // mg) * k_total)  # patterns ("sconv": lut has one column)
             for part in prange(nparts):
                 s = chain[part, :ow]
                 e = ret[part, :ow]
@@ -313,6 +336,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                             for c in range(cg):
                                 for i in range(kh):
                                     xrow = xp[n, g * cg + c, r + i * dh]
+                                    urow = xu[n, g * cg + c, r + i * dh] if SEP else xrow
                                     for j in range(kw):
                                         xs = xrow[j * dw:j * dw + ow]
                                         if STATS and k > 0 and k % k_tile == 0:  # a new chain
@@ -321,9 +345,13 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                         nz = not zero0
                                         for q in range(ow):
                                             nz |= xs[q] != 0
+                                        if SEP:
+                                            nz &= lut[mo, k, 0] != 0
                                         if nz:
                                             lk = lut[mo, k]
-                                            if STATS:
+                                            if SEP:
+                                                _walk_scaled(s, urow[j * dw:j * dw + ow], lk[0], mask, e)
+                                            elif STATS:
                                                 _walk_gather(s, lk, xs, mask, e)
                                             else:
                                                 for q in range(ow):
