@@ -47,16 +47,6 @@ def width_list(text: str) -> tuple[int, ...]:
     return tuple(options.operand_bits(t) for t in comma_list("widths")(text))
 
 
-def tolerance(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), not {text!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is out of range [0, 1)")
-    return v
-
-
 def add_parser(sub) -> None:
     from .explore_space import DEFAULT_GATINGS, DEFAULT_MULTIPLIERS, DEFAULT_STRATEGIES
 
@@ -84,7 +74,7 @@ def add_parser(sub) -> None:
     g.add_argument("--widths", type=width_list, metavar="BITS,...",
                    help="operand widths to try per layer, below --bits: precision scaling (default 6,4 for a float "
                    "model, none for a quantized one; give the full width alone for none)")
-    g.add_argument("--tolerance", type=tolerance, default=0.01, metavar="F",
+    g.add_argument("--tolerance", type=options.fraction, default=0.01, metavar="F",
                    help="greedy/forward: relative accuracy loss allowed against all-exact (default 0.01)")
     g.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     g.add_argument("--percentile", type=options.percentile, metavar="P",

@@ -27,16 +27,6 @@ its --multiplier and --bypass are the baseline that savings are measured against
 is cached under build/: a rerun takes seconds, a change recomputes only what depends on it."""
 
 
-def max_loss_pp(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected percentage points in [0, 100), not {text!r}") from None
-    if not 0.0 <= v < 100.0:
-        raise argparse.ArgumentTypeError(f"{text} is out of range [0, 100) percentage points")
-    return v
-
-
 def targets(text: str) -> tuple[str, ...]:
     """``generic,ice40,osu018`` (any of them) or ``none``."""
     from .cmd_explore import comma_list
@@ -66,7 +56,8 @@ def add_parser(sub) -> None:
                    help=f"candidate multipliers (default {','.join(FLOW_MULTIPLIERS)}: one per family)")
     g.add_argument("--bypass-set", dest="bypass_sets", action="append", type=options.bypass_cases, metavar="CASES",
                    help="a bypass set to try (repeatable; default none and all)")
-    g.add_argument("--max-loss", type=max_loss_pp, default=MAX_LOSS_PP, metavar="PP",
+    percentage_points = options.float_in(0, 100, "percentage points", " percentage points", upper_open=True)
+    g.add_argument("--max-loss", type=percentage_points, default=MAX_LOSS_PP, metavar="PP",
                    help=f"accuracy the chosen design may lose, in percentage points (default {MAX_LOSS_PP:g})")
     g.add_argument("--targets", type=targets, default=TARGETS, metavar="LIST",
                    help=f"synthesis targets of the chosen array: {','.join(TARGETS)} (default) or none")

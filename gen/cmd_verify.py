@@ -12,7 +12,6 @@ import os
 import sys
 
 from . import array_options, options
-from .cmd_explore import tolerance  # a fraction in [0, 1)
 
 DESCRIPTION = """\
 Co-simulate the generated RTL of the array (Verilator + cocotb) against the golden models.
@@ -56,9 +55,9 @@ def add_parser(sub) -> None:
                    help="test images and calibration images (default mnist)")
     g.add_argument("--images", type=options.positive_int, default=1, metavar="N", help="test images (default 1)")
     g.add_argument("--seed", type=options.non_negative_int, default=0, metavar="S", help="random seed (default 0)")
-    g.add_argument("--idle", type=tolerance, default=0.0, metavar="P", help="idle probability of every input "
+    g.add_argument("--idle", type=options.fraction, default=0.0, metavar="P", help="idle probability of every input "
                    "stream per cycle (default 0)")
-    g.add_argument("--stall", type=tolerance, default=0.0, metavar="P", help="probability that o is not ready "
+    g.add_argument("--stall", type=options.fraction, default=0.0, metavar="P", help="probability that o is not ready "
                    "in a cycle (default 0)")
     g.add_argument("--verbose", action="store_true", help="show the simulator's output instead of logging it")
     p.set_defaults(func=cmd_verify, parser=p)

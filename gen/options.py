@@ -70,15 +70,18 @@ non_negative_int = int_in(0, MAX_COUNT, what="a non-negative integer")
 operand_bits = int_in(MIN_BITS, MAX_BITS, what="an operand width in bits")
 
 
-def float_in(lo: float, hi: float, what: str = "a number", unit: str = ""):
-    """An argparse type: a finite number in ``(lo, hi]``."""
+def float_in(lo: float, hi: float, what: str = "a number", unit: str = "", *, upper_open: bool = False):
+    """An argparse type: a finite number in ``(lo, hi]``, or in ``[lo, hi)`` with ``upper_open``."""
+    interval = f"[{lo:g}, {hi:g})" if upper_open else f"({lo:g}, {hi:g}]"
+
     def convert(text: str) -> float:
         try:
             v = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what} in ({lo:g}, {hi:g}]{unit}, not {text!r}") from None
-        if not (math.isfinite(v) and lo < v <= hi):
-            raise argparse.ArgumentTypeError(f"{text} is out of range ({lo:g}, {hi:g}]{unit}")
+            raise argparse.ArgumentTypeError(f"expected {what} in {interval}, not {text!r}") from None
+        inside = lo <= v < hi if upper_open else lo < v <= hi
+        if not (math.isfinite(v) and inside):
+            raise argparse.ArgumentTypeError(f"{text} is out of range {interval}{unit}")
         return v
 
     convert.__name__ = what
@@ -87,6 +90,8 @@ def float_in(lo: float, hi: float, what: str = "a number", unit: str = ""):
 
 #: a percentile, ``(0, 100]``.
 percentile = float_in(0, 100, what="a percentile")
+#: a fraction, ``[0, 1)`` (a tolerance, an idle share).
+fraction = float_in(0, 1, what="a fraction", upper_open=True)
 
 
 def _written_under(text: str, path: Path, kind: str) -> Path:
