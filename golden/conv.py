@@ -160,23 +160,25 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
     table = plan.ktable
     na = table.shape[0]
     sep = _separable(plan) if stats is not None else None
-    if sep is None:
-        layout, xu = "conv", xp
-        lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
-    else:  # T[a, b] = u[a] v[b]: the input transformed once, one factor per tap
-        layout, xu = "sconv", sep[0][xp]
-        lut = np.ascontiguousarray(sep[1][wp][:, :, None])
     tile = k if k_tile is None or stats is None else min(k, k_tile)
     cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits if stats is not None else 64)
     out = np.zeros((n, m_out, oh, ow), dtype=np.int64)
+    geom8 = np.array([cg, kh, kw, dh, dw, oh, ow, mg])
     with threads(n * m_out * oh * ow * k, n) as nparts:
-        chain = np.zeros((nparts, ow), dtype=cdt)
-        ret = np.zeros((nparts, ow), dtype=np.int32)
+        # one output row per part; "sconv": one output plane at the padded input's row stride
+        lanes = ow if sep is None else (oh - 1) * xp.shape[3] + ow
+        chain = np.zeros((nparts, lanes), dtype=cdt)
+        ret = np.zeros((nparts, lanes), dtype=np.int32)
         hist = np.zeros((nparts, group * k * na) if stats is not None else (1, 1), dtype=np.int32)
         counts = np.zeros((nparts, 2), dtype=np.int64)
-        numba_kernel(layout, stats is not None)(xp, xu, lut, bool(plan.zrow[0]),
-                                                np.array([cg, kh, kw, dh, dw, oh, ow, mg]), tile, nparts, cdt(mask),
-                                                out, chain, ret, hist, counts)
+        if sep is None:
+            lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
+            numba_kernel("conv", stats is not None)(xp, lut, bool(plan.zrow[0]), geom8, tile, nparts, cdt(mask), out,
+                                                    chain, ret, hist, counts)
+        else:  # T[a, b] = u[a] v[b]: the input transformed once, one factor per tap
+            xu = np.ascontiguousarray(sep[0][xp]).reshape(xp.shape[0], xp.shape[1], -1)
+            numba_kernel("sconv", True)(xp, xu, np.ascontiguousarray(sep[1][wp]), geom8, tile, nparts, cdt(mask), out,
+                                        chain, ret, hist, counts)
     if stats is not None:
         hx = hist.sum(axis=0, dtype=np.int64).reshape(group, k, na)
         rows = n * oh * ow

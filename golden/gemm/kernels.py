@@ -17,9 +17,10 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     input (no im2col): per output channel, its taps' columns of ``T`` (``lut``) are gathered at
     the input row's patterns, vectorised over the output row (LeNet's first layer, depthwise).
     ``"sconv"``  the same for a separable table ``T[a, b] = u[a] v[b]`` (exact products, ``trunc``,
-    ``drum``: one term): the products are ``xu * v`` of the input transformed once
-    (``xu = u[xp]``) and one factor per tap (``lut[mo, k, 0] = v[w[mo, k]]``), a multiply
-    instead of a gather per product; for the statistics, which the BLAS path cannot count.
+    ``drum``: one term), statistics only (without them: BLAS): the products are ``xu * v`` of the
+    input transformed once (``xu = u[xp]``) and one factor per tap (``v[w[mo, k]]``), and the
+    whole output plane is one vector at the input's row stride (a multiply-add over the plane
+    per tap instead of a gather per product and a loop per output row).
 ``stats``
     ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
     one call below ``2**31``; int64 for the others).
@@ -49,6 +50,10 @@ from ..bypass import acc_zero, opposite_case_sum
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
 LAYOUTS = ("rows", "given", "direct", "conv", "sconv")
+#: ``"rows"``: a part of fewer than ``PRESENT_ROWS * 2**n`` rows gathers only the rows of ``L``
+#: whose pattern occurs in its K-block (LeNet's fully connected layers at batch 1000: 256 x K x N
+#: gathers for 1000 x K x N products); more rows hold nearly every pattern.
+PRESENT_ROWS = 16
 
 
 class threads:
@@ -177,6 +182,18 @@ def _walk_scaled(s, xu, v, mask, ret):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _end_plane(s, o, wp, mask):  # pragma: no cover - numba
+    """:func:`_end_chains` of an output plane ``o`` (oh, ow) held at row stride ``wp`` in ``s``."""
+    z = 0
+    for r in range(o.shape[0]):
+        for q in range(o.shape[1]):
+            v = s[r * wp + q]
+            o[r, q] += v
+            z += acc_zero(v, mask)
+    return z
+
+
+@njit(inline="always")
 def _end_chains(s, out, mask):  # pragma: no cover - numba
     """``out += s``; returns how many of the ``s`` read 0 in the accumulator."""
     z = 0
@@ -254,6 +271,9 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 r0 = part * m_total // nparts
                 r1 = (part + 1) * m_total // nparts
                 lflat = np.empty(kbm * na * nb if ROWS else 1, src.dtype)
+                # few rows: gather only the rows of L whose pattern occurs in the block (see PRESENT_ROWS)
+                sparse = ROWS and (r1 - r0) < PRESENT_ROWS * na
+                used = np.empty(kbm * na if sparse else 1, np.bool_)
                 idx = np.empty(kbm, np.int32)
                 ret = np.zeros(nb, np.int32)
                 n_ret = 0
@@ -266,8 +286,15 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                         k0 = blocks[b, 0]
                         kb = blocks[b, 1] - k0
                         if ROWS:
+                            if sparse:
+                                used[:kb * na] = False
+                                for m in range(r0, r1):
+                                    for kk in range(kb):
+                                        used[kk * na + xi[m, k0 + kk]] = True
                             for kk in range(kb):
                                 for a in range(na):
+                                    if sparse and not used[kk * na + a] or zrow[a]:
+                                        continue  # never read: no row indexes it
                                     row = lrows[kk * na + a]
                                     for j in range(wn):
                                         row[j] = src[a, wi[k0 + kk, n0 + j]]
@@ -299,21 +326,17 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
 
         return rows_kernel
 
-    if layout in ("conv", "sconv"):
-        SEP = layout == "sconv"
+    if layout == "conv":
 
         @njit(parallel=True, cache=True)
-        def conv_kernel(xp, xu, lut, zero0, geom, k_tile, nparts, mask, out, chain, ret, hist,  # pragma: no cover
-                        counts):
+        def conv_kernel(xp, lut, zero0, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
             """``out[n, mo, r, q] += sum_k lut[mo, k, xp[n, g*cg + c, r + i*dh, q + j*dw]]`` over the
             taps ``k = (c, i, j)`` (channel-major: the chain order) of group ``g = mo // mg``;
             ``geom = (cg, kh, kw, dh, dw, oh, ow, mg)``; ``chain``/``ret`` hold one output row
             per part; ``hist[part, (g*K + k)*n + a]`` counts pattern ``a`` at tap ``k``
             (:func:`_tap_hist`). With
             ``zero0`` (row 0 of ``T`` is all zero) a tap whose input segment is all zero adds
-            nothing and is skipped (an image's background, padding). ``"sconv"``: the products are
-            ``xu[...] * lut[mo, k, 0]`` (``xu`` the input's ``u`` values; ``"conv"`` ignores it), and
-            a tap whose factor is 0 is skipped as well."""
+            nothing and is skipped (an image's background, padding)."""
             cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
             n_total = xp.shape[0]
             m_total, k_total = lut.shape[0], lut.shape[1]
@@ -336,7 +359,6 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                             for c in range(cg):
                                 for i in range(kh):
                                     xrow = xp[n, g * cg + c, r + i * dh]
-                                    urow = xu[n, g * cg + c, r + i * dh] if SEP else xrow
                                     for j in range(kw):
                                         xs = xrow[j * dw:j * dw + ow]
                                         if STATS and k > 0 and k % k_tile == 0:  # a new chain
@@ -345,13 +367,9 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                         nz = not zero0
                                         for q in range(ow):
                                             nz |= xs[q] != 0
-                                        if SEP:
-                                            nz &= lut[mo, k, 0] != 0
                                         if nz:
                                             lk = lut[mo, k]
-                                            if SEP:
-                                                _walk_scaled(s, urow[j * dw:j * dw + ow], lk[0], mask, e)
-                                            elif STATS:
+                                            if STATS:
                                                 _walk_gather(s, lk, xs, mask, e)
                                             else:
                                                 for q in range(ow):
@@ -369,6 +387,54 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 counts[part, 1] += n_zero
 
         return conv_kernel
+
+    if layout == "sconv":
+
+        @njit(parallel=True, cache=True)
+        def plane_kernel(xp, xu, v, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
+            """``"sconv"``: ``out[n, mo, r, q] += sum_k xu[n, g*cg + c, (r + i*dh)*wp + q + j*dw] * v[mo, k]``
+            (``xu``: the padded input's ``u`` values, rows of ``wp`` flattened; taps ``k = (c, i, j)``
+            in chain order). Per image and output channel the whole output plane is one vector of
+            chains at the input's row stride (``pos = r*wp + q``; lanes ``q >= ow`` hold sums of no
+            output: neither added nor counted), so that a tap is one contiguous multiply-add over
+            the plane; a tap whose factor ``v`` is 0 is skipped. ``hist`` as ``"conv"``'s."""
+            cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
+            wp = xp.shape[3]
+            n_total = xp.shape[0]
+            m_total, k_total = v.shape
+            na = hist.shape[1] // ((m_total // mg) * k_total)
+            lanes = (oh - 1) * wp + ow
+            for part in prange(nparts):
+                s = chain[part, :lanes]
+                e = ret[part, :lanes]
+                n_ret = 0
+                n_zero = 0
+                n0, n1 = part * n_total // nparts, (part + 1) * n_total // nparts
+                _tap_hist(xp[n0:n1], hist[part], cg, kh, kw, dh, dw, oh, ow, k_total, na)
+                for n in range(n0, n1):
+                    for mo in range(m_total):
+                        g = mo // mg
+                        o = out[n, mo]
+                        s[:] = 0
+                        e[:] = 0
+                        for k in range(k_total):
+                            if k > 0 and k % k_tile == 0:  # a new chain
+                                n_zero += _end_plane(s, o, wp, mask)
+                                s[:] = 0
+                            f = v[mo, k]
+                            if f == 0:
+                                continue
+                            c = k // (kh * kw)
+                            off = (k // kw) % kh * dh * wp + k % kw * dw
+                            _walk_scaled(s, xu[n, g * cg + c, off:off + lanes], f, mask, e)
+                        n_zero += _end_plane(s, o, wp, mask)
+                        for r in range(oh):
+                            for q in range(ow):
+                                n_ret += e[r * wp + q]
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return plane_kernel
 
     @njit(parallel=True, cache=True)
     def direct_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover
