@@ -150,35 +150,33 @@ def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
     while q < c:
         row = lrows[idx[q]]
         for j in range(wn):
-            s0 = s[j]
-            s1 = C(s0 + C(row[j]))
-            ret[j] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
-            s[j] = s1
+            _step(s, j, C(row[j]), mask, ret)
         q += 1
+
+
+@njit(inline="always")
+def _step(s, q, p, mask, ret):  # pragma: no cover - numba
+    """One step of chain ``q``: ``s[q] += p`` in the chain's dtype, counting a return to 0 in ``ret[q]``."""
+    s0 = s[q]
+    s1 = s.dtype.type(s0 + p)
+    ret[q] += ret.dtype.type(((s0 & mask) != 0) & ((s1 & mask) == 0))
+    s[q] = s1
 
 
 @njit(inline="always")
 def _walk_gather(s, lut, xs, mask, ret):  # pragma: no cover - numba
     """Chain walk of :func:`_walk_rows` with one product per chain: ``s[q] += lut[xs[q]]``."""
     C = s.dtype.type
-    R = ret.dtype.type
     for q in range(s.shape[0]):
-        s0 = s[q]
-        s1 = C(s0 + C(lut[xs[q]]))
-        ret[q] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
-        s[q] = s1
+        _step(s, q, C(lut[xs[q]]), mask, ret)
 
 
 @njit(inline="always")
 def _walk_scaled(s, xu, v, mask, ret):  # pragma: no cover - numba
     """Chain walk of :func:`_walk_gather` with the products ``xu[q] * v`` (separable table)."""
     C = s.dtype.type
-    R = ret.dtype.type
     for q in range(s.shape[0]):
-        s0 = s[q]
-        s1 = C(s0 + C(xu[q]) * C(v))
-        ret[q] += R(((s0 & mask) != 0) & ((s1 & mask) == 0))
-        s[q] = s1
+        _step(s, q, C(xu[q]) * C(v), mask, ret)
 
 
 @njit(inline="always")
