@@ -159,7 +159,7 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
     wp = to_patterns(w, plan).reshape(m_out, k)
     table = plan.ktable
     na = table.shape[0]
-    sep = _separable(plan) if stats is not None else None
+    sep = plan.separable() if stats is not None else None
     tile = k if k_tile is None or stats is None else min(k, k_tile)
     cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits if stats is not None else 64)
     out = np.zeros((n, m_out, oh, ow), dtype=np.int64)
@@ -189,19 +189,6 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
                        int(counts[:, 0].sum()) if first else 0, int(counts[:, 1].sum()) if first else 0,
                        int(hx[g, :, 0].sum()))
     return out
-
-
-def _separable(plan):
-    """``(u, v)`` as int32 lookup tables by bit pattern when the plan's table is ``u[a] * v[b]`` (exact
-    products: the operands' values; a one-term decomposition: ``trunc``, ``drum``), else ``None``."""
-    if plan.exact:
-        v = plan.mult.fmt.values().astype(np.int32)
-        return v, v
-    if plan.terms is not None and len(plan.terms) == 1:
-        u, v = plan.terms[0]
-        if max(int(np.abs(u).max()), int(np.abs(v).max())) < 1 << 31:
-            return u.astype(np.int32), v.astype(np.int32)
-    return None
 
 
 def _float_operands(x, w, plan, kernel: str, pads4, k: int):

@@ -1,5 +1,7 @@
-"""The direct table convolution's chain walk (kernel layout ``"conv"``) in int32 and int64
-partial sums and at several accumulator widths, against the im2col loop reference."""
+"""The chain walks of the statistics kernels that do not gather rows of ``L``: the direct table
+convolution (kernel layouts ``"conv"``, ``"sconv"``) against the im2col loop reference, and the
+separable GEMM walk (``"mul"``) against the per-product loop reference, in int32 and int64
+partial sums and at several accumulator widths."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from axmac.golden.conv import conv2d_nchw
 from axmac.golden.stats import TrivialStats
 
 from .test_conv import ref_conv, ref_im2col
-from .test_gemm import perturbed, ref_stats, rich_operands
+from .test_gemm import perturbed, ref_gemm, ref_stats, rich_operands, with_opposites
 
 
 @pytest.mark.parametrize("acc_bits", [8, 16, 32, 64])
@@ -50,7 +52,7 @@ def test_separable_conv_walk(spec, bits, acc_bits, chain64, monkeypatch):
 
     mult = make_multiplier(spec, bits, True)
     plan = make_plan(mult)
-    assert conv_mod._separable(plan) is not None, spec
+    assert plan.separable() is not None, spec
     acc_bits = acc_bits or 2 * bits
     rng = np.random.default_rng(bits)
     xs, ws, s, p, d, g = (3, 4, 9, 8), (4, 2, 3, 3), (1, 1), (1, 2, 0, 1), (1, 2), 2
@@ -83,3 +85,61 @@ def test_sconv_needs_statistics():
 
     with pytest.raises(ValueError, match="statistics only"):
         kernel("sconv", False)
+
+
+@pytest.mark.parametrize("spec,bits,signed", [("exact", 8, True), ("exact", 8, False), ("exact", 4, True),
+                                              ("drum:4", 8, True), ("trunc:2", 6, True), ("trunc:3", 7, False)])
+@pytest.mark.parametrize("acc_bits", [None, 32, 64])  # None: 2 * bits, the narrowest (a masked test)
+@pytest.mark.parametrize("chain64", [False, True])
+def test_separable_gemm_walk(spec, bits, signed, acc_bits, chain64, monkeypatch):
+    """Exact and one-term separable tables with statistics and enough rows take the ``"mul"``
+    walk (products formed in int16 lanes when they fit, int32 otherwise: unsigned 8-bit exact
+    products reach 65025); same results and statistics as the per-product loop reference, for
+    chains restarting at ``k_tile``, rows of zero activations and tails of the 4-product passes."""
+    from axmac.golden.gemm import mac_gemm, make_plan, table
+    from axmac.golden.multipliers import make_multiplier
+
+    mult = make_multiplier(spec, bits, signed)
+    plan = make_plan(mult)
+    sep = plan.separable()
+    assert sep is not None, spec
+    assert table.product_dtype(sep) == (np.int16 if (spec, signed) != ("exact", False) or bits < 8 else np.int32)
+    acc_bits = acc_bits or 2 * bits
+    rng = np.random.default_rng(bits + 10 * signed)
+    fmt = mult.fmt
+    m, k, n = 80, 23, 7  # 4 * m >= 2**bits: not the "direct" layout
+    x = rich_operands(rng, (m, k), fmt, 0.5)
+    w = rich_operands(rng, (k, n), fmt, 0.4)
+    x[:, ::3] = np.clip(x[:, ::3] // 16, fmt.lo, fmt.hi)  # small values: partial sums near 0
+    x[5] = 0  # a row of zero activations: no product walked
+    x[6, 1:] = 0  # one product, then zeros (the tail of a pass)
+    w[:, 2] = 0  # a column of zero factors: its chains stay at 0
+    x, w = with_opposites(x, w, fmt)
+    if chain64:
+        monkeypatch.setattr(table, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
+    used = []
+    real = table.kernel
+    monkeypatch.setattr(table, "kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    for k_tile in (None, 6, 1):
+        st = TrivialStats(acc_bits=acc_bits)
+        got = mac_gemm(x, w, mult=mult, stats=st, k_tile=k_tile, acc_bits=acc_bits)
+        np.testing.assert_array_equal(got, ref_gemm(x, w, mult))
+        st.w_zeros = st.w_count = 0  # counted by mac_gemm's checks, not by the kernel: compare the rest
+        ref = ref_stats(x, w, mult, k_tile=k_tile, acc_bits=acc_bits)
+        ref.w_zeros = ref.w_count = 0
+        assert st == ref, (k_tile, st, ref)
+        if signed and k_tile != 1:
+            assert ref.opposite > 0
+    assert set(used) == {"mul"}
+
+
+def test_mul_walk_products_dtype_and_statistics_only():
+    from axmac.golden.gemm.kernels import kernel
+    from axmac.golden.gemm.table import product_dtype
+
+    big = np.array([0, 1 << 20, -(1 << 20)])
+    assert product_dtype((np.array([0, 181, -181]), np.array([0, 181, -181]))) is np.int16  # 32761
+    assert product_dtype((np.array([0, 182]), np.array([0, 181]))) is np.int32  # 32942
+    assert product_dtype((big, big)) is np.int64
+    with pytest.raises(ValueError, match="statistics only"):
+        kernel("mul", False)

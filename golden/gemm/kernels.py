@@ -21,6 +21,10 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     input transformed once (``xu = u[xp]``) and one factor per tap (``v[w[mo, k]]``), and the
     whole output plane is one vector at the input's row stride (a multiply-add over the plane
     per tap instead of a gather per product and a loop per output row).
+``"mul"``   a separable table with many rows, statistics only (without them: BLAS): the
+    products ``u[x] * v[w]`` are formed in the walk (int16 lanes for 8-bit operands) from the
+    activations' factors and the rows of ``v[wi]`` (a few KiB, in L1/L2) instead of gathered from
+    ``L``; activations with ``u = 0`` are skipped, one chain per output column per row.
 ``stats``
     ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
     one call below ``2**31``; int64 for the others).
@@ -49,7 +53,7 @@ from ..bypass import acc_zero, opposite_case_sum
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
-LAYOUTS = ("rows", "given", "direct", "conv", "sconv")
+LAYOUTS = ("rows", "given", "direct", "conv", "sconv", "mul")
 #: ``"rows"``: a part of fewer than ``PRESENT_ROWS * 2**n`` rows gathers only the rows of ``L``
 #: whose pattern occurs in its K-block (LeNet's fully connected layers at batch 1000: 256 x K x N
 #: gathers for 1000 x K x N products); more rows hold nearly every pattern.
@@ -155,6 +159,42 @@ def _walk_rows(s, lrows, idx, c, mask, ret):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _walk_mul(s, vrows, idx, xs, c, mask, ret):  # pragma: no cover - numba
+    """Chain walk of :func:`_walk_rows` with the products computed, not gathered: for ``q < c``,
+    ``s += xs[q] * vrows[idx[q]]`` element-wise (a separable table: ``xs`` the activations'
+    factors, ``vrows`` the weights'), each product formed in ``vrows``'s dtype (the caller
+    bounds every product within it: int16 lanes for 8-bit operands) and widened to ``s``'s."""
+    C = s.dtype.type
+    P = vrows.dtype.type
+    R = ret.dtype.type
+    wn = s.shape[0]
+    q = 0
+    while q + 4 <= c:
+        a0, a1, a2, a3 = xs[q], xs[q + 1], xs[q + 2], xs[q + 3]
+        r0, r1, r2, r3 = vrows[idx[q]], vrows[idx[q + 1]], vrows[idx[q + 2]], vrows[idx[q + 3]]
+        for j in range(wn):
+            s0 = s[j]
+            s1 = C(s0 + C(P(a0 * r0[j])))
+            s2 = C(s1 + C(P(a1 * r1[j])))
+            s3 = C(s2 + C(P(a2 * r2[j])))
+            s4 = C(s3 + C(P(a3 * r3[j])))
+            n0 = (s0 & mask) != 0
+            n1 = (s1 & mask) != 0
+            n2 = (s2 & mask) != 0
+            n3 = (s3 & mask) != 0
+            n4 = (s4 & mask) != 0
+            ret[j] += (R(n0 & ~n1) + R(n1 & ~n2)) + (R(n2 & ~n3) + R(n3 & ~n4))
+            s[j] = s4
+        q += 4
+    while q < c:
+        a = xs[q]
+        row = vrows[idx[q]]
+        for j in range(wn):
+            _step(s, j, C(P(a * row[j])), mask, ret)
+        q += 1
+
+
+@njit(inline="always")
 def _step(s, q, p, mask, ret):  # pragma: no cover - numba
     """One step of chain ``q``: ``s[q] += p`` in the chain's dtype, counting a return to 0 in ``ret[q]``."""
     s0 = s[q]
@@ -244,8 +284,8 @@ def kernel(layout: str, stats: bool):
     if key not in _CACHE:
         if layout not in LAYOUTS:
             raise ValueError(f"unknown kernel layout {layout!r}")
-        if layout == "sconv" and not stats:
-            raise ValueError("the 'sconv' layout walks chains for statistics only (without them: BLAS)")
+        if layout in ("sconv", "mul") and not stats:
+            raise ValueError(f"the {layout!r} layout walks chains for statistics only (without them: BLAS)")
         _CACHE[key] = _make(layout, bool(stats))
     return _CACHE[key]
 
@@ -433,6 +473,56 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 counts[part, 1] += n_zero
 
         return plane_kernel
+
+    if layout == "mul":
+
+        @njit(parallel=True, cache=True)
+        def mul_kernel(xi, xf, vw, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover
+            """``"mul"``: ``acc[m, n] += sum_k xf[xi[m, k]] * vw[k, n]`` for a separable table
+            (``xf = u`` by activation pattern, ``vw = v[wi]``, both in the products' dtype):
+            per row, its factors and the indices of the weight rows they scale are collected
+            (activations with ``u = 0`` skipped: a ReLU's zeros) and the row's chains walked with
+            :func:`_walk_mul`; ``blocks`` holds the chains (one block per K tile); ``chain``
+            one row of partial sums per part; ``hist`` as ``"rows"``'s."""
+            m_total = xi.shape[0]
+            n_total = vw.shape[1]
+            na = xf.shape[0]
+            kbm = _kbmax(blocks)
+            for part in prange(nparts):
+                r0 = part * m_total // nparts
+                r1 = (part + 1) * m_total // nparts
+                s = chain[part]
+                h = hist[part]
+                idx = np.empty(kbm, np.int32)
+                xs = np.empty(kbm, vw.dtype)
+                ret = np.zeros(n_total, np.int32)
+                n_ret = 0
+                n_zero = 0
+                for m in range(r0, r1):
+                    for b in range(blocks.shape[0]):
+                        if blocks[b, 2]:
+                            s[:] = 0
+                        c = 0
+                        for k in range(blocks[b, 0], blocks[b, 1]):
+                            a = xi[m, k]
+                            h[k * na + a] += 1
+                            f = xf[a]
+                            idx[c] = k
+                            xs[c] = f
+                            c += f != 0
+                        if mask == -1:  # a constant mask: no AND per partial sum
+                            _walk_mul(s, vw, idx, xs, c, s.dtype.type(-1), ret)
+                        else:
+                            _walk_mul(s, vw, idx, xs, c, mask, ret)
+                        if blocks[b, 3]:
+                            n_zero += _end_chains(s, acc[m], mask)
+                    for j in range(n_total):  # int32 lane counters: at most K events per row
+                        n_ret += ret[j]
+                        ret[j] = 0
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return mul_kernel
 
     @njit(parallel=True, cache=True)
     def direct_kernel(xi, wi, table, blocks, nparts, mask, acc, chain, hist, counts):  # pragma: no cover

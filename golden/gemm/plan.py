@@ -72,6 +72,21 @@ class Plan:
     def signed(self) -> bool:
         return self.mult.signed
 
+    def separable(self):
+        """``(u, v)`` as int32 lookup tables by bit pattern when the table is ``u[a] * v[b]``
+        (exact products: the operands' values; a one-term decomposition: ``trunc``, ``drum``),
+        else ``None``."""
+        if self.table is None:
+            return None
+        if self.exact:
+            v = self.mult.fmt.values().astype(np.int32)
+            return v, v
+        if self.terms is not None and len(self.terms) == 1:
+            u, v = self.terms[0]
+            if max(int(np.abs(u).max()), int(np.abs(v).max())) < 1 << 31:
+                return u.astype(np.int32), v.astype(np.int32)
+        return None
+
     def kernel(self, with_stats: bool) -> str:
         if not with_stats:
             if self.exact:

@@ -32,6 +32,9 @@ L_BLOCK_BYTES = 1 << 21
 STATS_L_BLOCK_BYTES = 1 << 20
 #: Output columns per block of the ``rows`` layout.
 N_BLOCK = 256
+#: Fewest output columns for which a separable table's statistics walk forms its products
+#: (``"mul"`` layout) instead of gathering them from ``L``.
+MUL_MIN_COLS = 1
 #: Bound of the int32 accumulators.
 INT32_LIMIT = (1 << 31) - 1
 
@@ -67,18 +70,42 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
             return acc
         tile = k if k_tile is None else min(k, k_tile)
         cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits)
-        blocks = block_array(k, kb, k_tile)
         hist = np.zeros((nparts, k * na), dtype=np.int32)
+        sep = plan.separable() if layout == "rows" and n >= MUL_MIN_COLS else None
+        if sep is not None:  # products formed in the walk, no L to gather
+            pdt = product_dtype(sep)
+            chain = np.zeros((nparts, n), dtype=cdt)
+            kernel("mul", True)(xi, sep[0].astype(pdt), np.ascontiguousarray(sep[1].astype(pdt)[wi]),
+                                block_array(k, k, k_tile), nparts, cdt(mask), acc, chain, hist, counts)
+            return _stats_of(hist, wi, plan, acc_bits, counts, stats, m, k, n, k_tile, acc)
+        blocks = block_array(k, kb, k_tile)
         chain = np.zeros((nparts, n) if layout == "direct" else (m, n), dtype=cdt)
         if layout == "rows":
             kernel("rows", True)(xi, wi, table, plan.zrow, blocks, nb, 0, nparts, cdt(mask), acc, chain, hist, counts)
         else:
             kernel("direct", True)(xi, wi, table, blocks, nparts, cdt(mask), acc, chain, hist, counts)
-    hx = hist.sum(axis=0, dtype=np.int64).reshape(k, na)
+    return _stats_of(hist, wi, plan, acc_bits, counts, stats, m, k, n, k_tile, acc)
+
+
+def _stats_of(hist, wi, plan: Plan, acc_bits: int, counts, stats: TrivialStats, m: int, k: int, n: int, k_tile,
+              acc: np.ndarray) -> np.ndarray:
+    """Add the counts of one call's kernel counters and histograms to ``stats``; returns ``acc``."""
+    hx = hist.sum(axis=0, dtype=np.int64).reshape(k, -1)
     zero, one, p_zero = table_counts(hx, wi, plan_grids(plan, acc_bits))
     add_counts(stats, m, k, n, n_chains(m, k, n, k_tile), zero, one, p_zero, int(counts[:, 0].sum()),
                int(counts[:, 1].sum()), int(hx[:, 0].sum()))
     return acc
+
+
+def product_dtype(sep) -> type:
+    """The narrowest of int16 / int32 / int64 holding every factor and product of a separable
+    table ``(u, v)`` (the ``"mul"`` walk forms the products in it: int16 lanes for 8-bit signed
+    operands, twice the SIMD width of int32)."""
+    mu, mv = int(np.abs(sep[0]).max()), int(np.abs(sep[1]).max())
+    for dt in (np.int16, np.int32):
+        if mu * mv <= np.iinfo(dt).max and max(mu, mv) <= np.iinfo(dt).max:
+            return dt
+    return np.int64
 
 
 def _sums(xi, wi, plan: Plan, layout: str, kb: int, nb: int, nparts: int, acc: np.ndarray, counts) -> None:
