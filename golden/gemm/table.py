@@ -11,7 +11,11 @@ Without statistics the ``rows`` layout accumulates in int32 over K-spans with
 ``span * max|T| < 2**31`` (:data:`INT32_LIMIT`), int64 across spans. With statistics the kernels
 walk the accumulation chains (restarting at every multiple of ``k_tile``) in int32 when no
 partial sum can reach ``2**31``, else in int64, and :mod:`.counting` turns their counters into
-:class:`~axmac.golden.stats.TrivialStats`.
+:class:`~axmac.golden.stats.TrivialStats`. A separable table (exact products, ``trunc``,
+``drum``: ``T = u v^T``) with statistics and many rows takes the ``mul`` layout instead of
+``rows``: its products are formed in the walk from ``u[x]`` and ``v[w]`` (int16 lanes for 8-bit
+operands), no ``L`` is gathered (a 16384 x 576 x 64 layer: 0.104 -> 0.080 s, 0.067 -> 0.049 s
+with ReLU'd activations, measured on one core here).
 """
 
 from __future__ import annotations
@@ -32,9 +36,6 @@ L_BLOCK_BYTES = 1 << 21
 STATS_L_BLOCK_BYTES = 1 << 20
 #: Output columns per block of the ``rows`` layout.
 N_BLOCK = 256
-#: Fewest output columns for which a separable table's statistics walk forms its products
-#: (``"mul"`` layout) instead of gathering them from ``L``.
-MUL_MIN_COLS = 1
 #: Bound of the int32 accumulators.
 INT32_LIMIT = (1 << 31) - 1
 
@@ -71,7 +72,7 @@ def table_gemm(xi: np.ndarray, wi: np.ndarray, plan: Plan, *, stats: TrivialStat
         tile = k if k_tile is None else min(k, k_tile)
         cdt, mask = chain_dtype(tile, plan.max_abs, acc_bits)
         hist = np.zeros((nparts, k * na), dtype=np.int32)
-        sep = plan.separable() if layout == "rows" and n >= MUL_MIN_COLS else None
+        sep = plan.separable() if layout == "rows" else None
         if sep is not None:  # products formed in the walk, no L to gather
             pdt = product_dtype(sep)
             chain = np.zeros((nparts, n), dtype=cdt)
