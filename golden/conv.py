@@ -51,6 +51,14 @@ IM2COL_TABLE_BYTES = 1 << 25
 #: Fewer outputs per group than this (stride 1, table path) take the direct convolution:
 #: im2col rows of so few products cost more than the products (LeNet's first layer, depthwise).
 DIRECT_MAX_OUT = 8
+#: The direct convolution of a table that is not separable, with at least two outputs per
+#: group, takes the input-side layouts when fewer of the padded input's pixels than these
+#: fractions add anything: ``"scatter"`` without statistics, ``"pix"`` with them (MNIST with
+#: LeNet's padding: 0.15). Crossovers measured here with mitchell (one core): scatter against
+#: the gather per product at 0.45 (LeNet's first layer), 0.2 (3 -> 4 channels, 64 x 64), 0.1
+#: (depthwise: equal); pix at > 0.7, 0.5 and never (depthwise: one lane).
+SPARSE_SCATTER = 0.25
+SPARSE_PIX = 0.4
 
 
 def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
@@ -150,8 +158,10 @@ def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
 
 
 def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -> np.ndarray:
-    """The table path's stride-1 convolution without im2col (kernel layout ``"conv"``), with the
-    statistics of the im2col GEMMs it replaces (one per group, chains in ``(c, i, j)`` order)."""
+    """The table path's stride-1 convolution without im2col (kernel layouts ``"conv"``,
+    ``"sconv"`` for separable tables with statistics, ``"scatter"`` / ``"pix"`` for sparse
+    inputs: see :data:`SPARSE_SCATTER`), with the statistics of the im2col GEMMs it replaces
+    (one per group, chains in ``(c, i, j)`` order)."""
     kh, kw, _, _, dh, dw, oh, ow = geom
     n, m_out, cg = x.shape[0], w.shape[0], w.shape[1]
     mg, k = m_out // group, cg * kh * kw
@@ -171,7 +181,18 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
         ret = np.zeros((nparts, lanes), dtype=np.int32)
         hist = np.zeros((nparts, group * k * na) if stats is not None else (1, 1), dtype=np.int32)
         counts = np.zeros((nparts, 2), dtype=np.int64)
-        if sep is None:
+        live = _live_fraction(xp, plan.zrow) if sep is None and mg >= 2 else 1.0
+        sparse = live < (SPARSE_SCATTER if stats is None else SPARSE_PIX)
+        if sparse and stats is None:  # from the input side: zero pixels cost nothing
+            luta = np.ascontiguousarray(table[:, wp])  # luta[a, mo, k] = T[a, w[mo, k]]
+            numba_kernel("scatter", False)(xp, luta, plan.zrow, geom8, nparts, out)
+        elif sparse:  # per output pixel, its live taps in chain order, output channels as lanes
+            lutk = np.ascontiguousarray(table[:, wp].transpose(2, 0, 1)).reshape(k * na, m_out)
+            chain = np.zeros((nparts, mg), dtype=cdt)
+            ret = np.zeros((nparts, mg), dtype=np.int32)
+            numba_kernel("pix", True)(xp, lutk, plan.zrow, geom8, tile, nparts, cdt(mask), out, chain, ret, hist,
+                                      counts)
+        elif sep is None:
             lut = np.ascontiguousarray(table.T[wp])  # lut[mo, k, a] = T[a, w[mo, k]]
             numba_kernel("conv", stats is not None)(xp, lut, bool(plan.zrow[0]), geom8, tile, nparts, cdt(mask), out,
                                                     chain, ret, hist, counts)
@@ -189,6 +210,12 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
                        int(counts[:, 0].sum()) if first else 0, int(counts[:, 1].sum()) if first else 0,
                        int(hx[g, :, 0].sum()))
     return out
+
+
+def _live_fraction(xp: np.ndarray, zrow: np.ndarray) -> float:
+    """The fraction of the padded input's pixels whose pattern has a product row that is not
+    all zero (the others add nothing: an image's background, padding, a ReLU's zeros)."""
+    return float(np.count_nonzero(~zrow[xp])) / max(1, xp.size)
 
 
 def _float_operands(x, w, plan, kernel: str, pads4, k: int):

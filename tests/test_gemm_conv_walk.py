@@ -19,26 +19,55 @@ from .test_gemm import perturbed, ref_gemm, ref_stats, rich_operands, with_oppos
 
 @pytest.mark.parametrize("acc_bits", [8, 16, 32, 64])
 @pytest.mark.parametrize("chain64", [False, True])
-def test_direct_conv_walk(acc_bits, chain64, monkeypatch):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_direct_conv_walk(acc_bits, chain64, sparse, monkeypatch):
+    """The direct convolution of a table that is not separable: from the output side (``"conv"``:
+    a gather per product, vectorised over an output row) or from the input side (``"scatter"``
+    without statistics, ``"pix"`` with them: chosen for sparse inputs, forced here); same results
+    and statistics as the im2col loop reference, with groups, dilations, pads and ``k_tile``."""
     rng = np.random.default_rng(7)
     mult = perturbed(4, True)
-    xs, ws, s, p, d, g = (2, 3, 7, 6), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1
-    x = rich_operands(rng, xs, mult.fmt, 0.5)
-    w = rich_operands(rng, ws, mult.fmt, 0.5)
-    x[0, :, :3] = 0  # zero input rows (skipped taps)
-    x[1] = -8
-    w[:2] = -8
+    monkeypatch.setattr(conv_mod, "SPARSE_SCATTER", 1.01 if sparse else 0.0)
+    monkeypatch.setattr(conv_mod, "SPARSE_PIX", 1.01 if sparse else 0.0)
     if chain64:
         monkeypatch.setattr(conv_mod, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
-    assert ws[0] < conv_mod.DIRECT_MAX_OUT
-    st = TrivialStats(acc_bits=acc_bits)
-    got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=10)
-    np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
-    ref = TrivialStats(acc_bits=acc_bits)
-    for cols, wm in ref_im2col(x, w, s, p, d, g):
-        ref += ref_stats(cols, wm, mult, k_tile=10, acc_bits=acc_bits)
-    assert st == ref
-    assert ref.opposite > 0
+    used = []
+    real = conv_mod.numba_kernel
+    monkeypatch.setattr(conv_mod, "numba_kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    cases = [((2, 3, 7, 6), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 10),
+             ((2, 4, 8, 7), (6, 2, 3, 2), (1, 1), (2, 0, 1, 3), (2, 3), 2, 4),  # groups, dilation, odd pads
+             ((1, 1, 9, 9), (3, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1, None)]  # LeNet-like, one chain
+    opposite = 0
+    for xs, ws, s, p, d, g, k_tile in cases:
+        x = rich_operands(rng, xs, mult.fmt, 0.5)
+        w = rich_operands(rng, ws, mult.fmt, 0.5)
+        x[0, :, :3] = 0  # zero input rows (skipped taps)
+        x[-1, :, :, ::2] = -8
+        w[:2] = -8
+        assert ws[0] // g < conv_mod.DIRECT_MAX_OUT
+        np.testing.assert_array_equal(conv2d_nchw(x, w, pads=p, dilations=d, group=g, mult=mult),
+                                      ref_conv(x, w, s, p, d, g, mult))
+        st = TrivialStats(acc_bits=acc_bits)
+        got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=k_tile)
+        np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
+        ref = TrivialStats(acc_bits=acc_bits)
+        for cols, wm in ref_im2col(x, w, s, p, d, g):
+            ref += ref_stats(cols, wm, mult, k_tile=k_tile, acc_bits=acc_bits)
+        assert st == ref, (xs, st, ref)
+        opposite += ref.opposite
+    assert opposite > 0  # the data does exercise case (e)
+    assert set(used) == ({"scatter", "pix"} if sparse else {"conv"})
+
+
+def test_sparse_input_choice():
+    """The input-side layouts are taken for inputs whose pixels mostly add nothing (MNIST's
+    background with LeNet's padding), the output-side one for dense inputs."""
+    plan_zrow = np.zeros(16, bool)
+    plan_zrow[0] = True
+    mnist_like = np.zeros((2, 1, 32, 32), np.uint16)
+    mnist_like[:, :, 10:20, 8:22] = 5
+    assert conv_mod._live_fraction(mnist_like, plan_zrow) < min(conv_mod.SPARSE_SCATTER, conv_mod.SPARSE_PIX)
+    assert conv_mod._live_fraction(mnist_like + 1, plan_zrow) == 1.0
 
 
 @pytest.mark.parametrize("spec,bits", [("exact", 8), ("exact", 4), ("drum:3", 6), ("trunc:2", 5)])
@@ -143,3 +172,7 @@ def test_mul_walk_products_dtype_and_statistics_only():
     assert product_dtype((big, big)) is np.int64
     with pytest.raises(ValueError, match="statistics only"):
         kernel("mul", False)
+    with pytest.raises(ValueError, match="statistics only"):
+        kernel("pix", False)
+    with pytest.raises(ValueError, match="no statistics"):
+        kernel("scatter", True)

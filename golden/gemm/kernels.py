@@ -25,6 +25,11 @@ activation patterns ``xi``. :func:`kernel` builds (and numba caches) one special
     products ``u[x] * v[w]`` are formed in the walk (int16 lanes for 8-bit operands) from the
     activations' factors and the rows of ``v[wi]`` (a few KiB, in L1/L2) instead of gathered from
     ``L``; activations with ``u = 0`` are skipped, one chain per output column per row.
+``"scatter"`` ``"conv"``'s sums from the input side, without statistics (a sparse input: MNIST's
+    background): each pixel that adds anything adds its products to the outputs whose window
+    holds it; zero pixels cost nothing and no product is gathered per output.
+``"pix"``   ``"conv"``'s walk per output pixel with the group's output channels as lanes, over
+    the taps that add anything in chain order (a sparse input, with statistics).
 ``stats``
     ``False``: ``acc += sum P`` only (``acc`` int32 for ``"rows"``: the caller keeps every sum of
     one call below ``2**31``; int64 for the others).
@@ -53,7 +58,7 @@ from ..bypass import acc_zero, opposite_case_sum
 #: Below this many MACs the numba kernels run on one thread (a fork/join costs more, more so
 #: on a busy machine).
 PARALLEL_MIN_WORK = 1 << 22
-LAYOUTS = ("rows", "given", "direct", "conv", "sconv", "mul")
+LAYOUTS = ("rows", "given", "direct", "conv", "sconv", "mul", "scatter", "pix")
 #: ``"rows"``: a part of fewer than ``PRESENT_ROWS * 2**n`` rows gathers only the rows of ``L``
 #: whose pattern occurs in its K-block (LeNet's fully connected layers at batch 1000: 256 x K x N
 #: gathers for 1000 x K x N products); more rows hold nearly every pattern.
@@ -284,8 +289,10 @@ def kernel(layout: str, stats: bool):
     if key not in _CACHE:
         if layout not in LAYOUTS:
             raise ValueError(f"unknown kernel layout {layout!r}")
-        if layout in ("sconv", "mul") and not stats:
-            raise ValueError(f"the {layout!r} layout walks chains for statistics only (without them: BLAS)")
+        if layout in ("sconv", "mul", "pix") and not stats:
+            raise ValueError(f"the {layout!r} layout walks chains for statistics only")
+        if layout == "scatter" and stats:
+            raise ValueError("the 'scatter' layout adds products out of chain order: no statistics")
         _CACHE[key] = _make(layout, bool(stats))
     return _CACHE[key]
 
@@ -425,6 +432,112 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                 counts[part, 1] += n_zero
 
         return conv_kernel
+
+    if layout == "scatter":
+
+        @njit(parallel=True, cache=True)
+        def scatter_kernel(xp, luta, zrow, geom, nparts, out):  # pragma: no cover
+            """``"scatter"``: the ``"conv"`` sums (no statistics) from the input side: every input
+            pixel whose pattern ``a`` has a product row that is not all zero adds its products
+            ``luta[a, mo, k]`` to the outputs ``(mo, r, q)`` whose window holds it at tap
+            ``k = (c, i, j)`` (``r = y - i*dh``, ``q = x - j*dw``). Zero pixels (an image's
+            background, padding, a ReLU's zeros) cost nothing, and no product is gathered."""
+            cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
+            n_total = xp.shape[0]
+            for part in prange(nparts):
+                for n in range(part * n_total // nparts, (part + 1) * n_total // nparts):
+                    o = out[n]
+                    for ch in range(xp.shape[1]):
+                        g, c = ch // cg, ch % cg
+                        for y in range(xp.shape[2]):
+                            row = xp[n, ch, y]
+                            i0 = max(0, -((oh - 1 - y) // dh))  # the taps i with 0 <= y - i*dh < oh
+                            i1 = min(kh, y // dh + 1)
+                            for x in range(row.shape[0]):
+                                a = row[x]
+                                if zrow[a]:
+                                    continue
+                                j0 = max(0, -((ow - 1 - x) // dw))
+                                j1 = min(kw, x // dw + 1)
+                                la = luta[a]
+                                for mo in range(g * mg, (g + 1) * mg):
+                                    lm = la[mo]
+                                    for i in range(i0, i1):
+                                        orow = o[mo, y - i * dh]
+                                        kb = (c * kh + i) * kw
+                                        for j in range(j0, j1):
+                                            orow[x - j * dw] += lm[kb + j]
+
+        return scatter_kernel
+
+    if layout == "pix":
+
+        @njit(parallel=True, cache=True)
+        def pix_kernel(xp, lutk, zrow, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
+            """``"pix"``: the ``"conv"`` walk (statistics) per output pixel with the group's
+            output channels as lanes: the taps whose pattern has a product row that is not all
+            zero are collected in chain order (``k = (c, i, j)``) and walked, ``s[mo] +=
+            lutk[k*na + a, mo]``; the taps skipped add 0 and cannot return a chain to 0. Chains
+            restart every ``k_tile`` taps; ``chain``/``ret`` hold ``mg`` lanes per part; ``hist``
+            as ``"conv"``'s (:func:`_tap_hist`)."""
+            cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
+            n_total = xp.shape[0]
+            m_total = out.shape[1]
+            k_total = cg * kh * kw
+            na = lutk.shape[0] // k_total
+            C = chain.dtype.type
+            for part in prange(nparts):
+                s = chain[part, :mg].copy()  # local: numba keeps a slice of chain in memory
+                e = ret[part, :mg].copy()
+                idx = np.empty(k_total + 1, np.int32)
+                n_ret = 0
+                n_zero = 0
+                n0, n1 = part * n_total // nparts, (part + 1) * n_total // nparts
+                _tap_hist(xp[n0:n1], hist[part], cg, kh, kw, dh, dw, oh, ow, k_total, na)
+                for n in range(n0, n1):
+                    for g in range(m_total // mg):
+                        for r in range(oh):
+                            for q in range(ow):
+                                c = 0
+                                for ch in range(cg):
+                                    for i in range(kh):
+                                        row = xp[n, g * cg + ch, r + i * dh]
+                                        kb = (ch * kh + i) * kw
+                                        for j in range(kw):
+                                            a = row[q + j * dw]
+                                            idx[c] = (kb + j) * na + a
+                                            c += not zrow[a]
+                                if k_tile >= k_total:
+                                    for mo in range(mg):
+                                        s[mo] = 0
+                                    for t in range(c):
+                                        lk = lutk[idx[t]]
+                                        for mo in range(mg):
+                                            _step(s, mo, C(lk[g * mg + mo]), mask, e)
+                                    for mo in range(mg):
+                                        out[n, g * mg + mo, r, q] += s[mo]
+                                        n_zero += acc_zero(s[mo], mask)
+                                    continue
+                                t = 0
+                                idx[c] = k_total * na  # sentinel: past every tile
+                                for k0 in range(0, k_total, k_tile):  # one chain per tile
+                                    for mo in range(mg):
+                                        s[mo] = 0
+                                    while idx[t] < min(k0 + k_tile, k_total) * na:
+                                        lk = lutk[idx[t]]
+                                        for mo in range(mg):
+                                            _step(s, mo, C(lk[g * mg + mo]), mask, e)
+                                        t += 1
+                                    for mo in range(mg):
+                                        out[n, g * mg + mo, r, q] += s[mo]
+                                        n_zero += acc_zero(s[mo], mask)
+                    for mo in range(mg):  # int32 lane counters: at most K events per pixel
+                        n_ret += e[mo]
+                        e[mo] = 0
+                counts[part, 0] += n_ret
+                counts[part, 1] += n_zero
+
+        return pix_kernel
 
     if layout == "sconv":
 
