@@ -59,6 +59,8 @@ DIRECT_MAX_OUT = 8
 #: (depthwise: equal); pix at > 0.7, 0.5 and never (depthwise: one lane).
 SPARSE_SCATTER = 0.25
 SPARSE_PIX = 0.4
+#: ``"pix"`` lanes per group: the output channels rounded up to whole SIMD vectors of int32.
+PIX_LANES = 8
 
 
 def conv2d_nchw(x, w, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group: int = 1,
@@ -187,9 +189,12 @@ def _direct_conv(x, w, plan, geom, pads4, group: int, stats, k_tile, acc_bits) -
             luta = np.ascontiguousarray(table[:, wp])  # luta[a, mo, k] = T[a, w[mo, k]]
             numba_kernel("scatter", False)(xp, luta, plan.zrow, geom8, nparts, out)
         elif sparse:  # per output pixel, its live taps in chain order, output channels as lanes
-            lutk = np.ascontiguousarray(table[:, wp].transpose(2, 0, 1)).reshape(k * na, m_out)
-            chain = np.zeros((nparts, mg), dtype=cdt)
-            ret = np.zeros((nparts, mg), dtype=np.int32)
+            lanes = -(-mg // PIX_LANES) * PIX_LANES
+            lutk = np.zeros((k, na, group, lanes), dtype=table.dtype)  # lutk[k, a, g, o] = T[a, w[g*mg + o, k]]
+            lutk[..., :mg] = table[:, wp].reshape(na, group, mg, k).transpose(3, 0, 1, 2)
+            lutk = lutk.reshape(k * na, group * lanes)
+            chain = np.zeros((nparts, lanes), dtype=cdt)
+            ret = np.zeros((nparts, lanes), dtype=np.int32)
             numba_kernel("pix", True)(xp, lutk, plan.zrow, geom8, tile, nparts, cdt(mask), out, chain, ret, hist,
                                       counts)
         elif sep is None:

@@ -476,26 +476,29 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
         def pix_kernel(xp, lutk, zrow, geom, k_tile, nparts, mask, out, chain, ret, hist, counts):  # pragma: no cover
             """``"pix"``: the ``"conv"`` walk (statistics) per output pixel with the group's
             output channels as lanes: the taps whose pattern has a product row that is not all
-            zero are collected in chain order (``k = (c, i, j)``) and walked, ``s[mo] +=
-            lutk[k*na + a, mo]``; the taps skipped add 0 and cannot return a chain to 0. Chains
-            restart every ``k_tile`` taps; ``chain``/``ret`` hold ``mg`` lanes per part; ``hist``
+            zero are collected in chain order (``k = (c, i, j)``) and walked, ``s[o] +=
+            lutk[k*na + a, g*lanes + o]``; the taps skipped add 0 and cannot return a chain to 0.
+            ``lutk`` holds ``lanes >= mg`` columns per group (a whole number of SIMD vectors: the
+            columns past ``mg`` are 0, their chains stay at 0 and are not counted). Chains
+            restart every ``k_tile`` taps; ``chain``/``ret`` hold ``lanes`` per part; ``hist``
             as ``"conv"``'s (:func:`_tap_hist`)."""
             cg, kh, kw, dh, dw, oh, ow, mg = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5], geom[6], geom[7]
             n_total = xp.shape[0]
-            m_total = out.shape[1]
+            groups = out.shape[1] // mg
+            lanes = lutk.shape[1] // groups
             k_total = cg * kh * kw
             na = lutk.shape[0] // k_total
             C = chain.dtype.type
             for part in prange(nparts):
-                s = chain[part, :mg].copy()  # local: numba keeps a slice of chain in memory
-                e = ret[part, :mg].copy()
+                s = chain[part, :lanes].copy()  # local: numba keeps a slice of chain in memory
+                e = ret[part, :lanes].copy()
                 idx = np.empty(k_total + 1, np.int32)
                 n_ret = 0
                 n_zero = 0
                 n0, n1 = part * n_total // nparts, (part + 1) * n_total // nparts
                 _tap_hist(xp[n0:n1], hist[part], cg, kh, kw, dh, dw, oh, ow, k_total, na)
                 for n in range(n0, n1):
-                    for g in range(m_total // mg):
+                    for g in range(groups):
                         for r in range(oh):
                             for q in range(ow):
                                 c = 0
@@ -507,33 +510,22 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                             a = row[q + j * dw]
                                             idx[c] = (kb + j) * na + a
                                             c += not zrow[a]
-                                if k_tile >= k_total:
-                                    for mo in range(mg):
-                                        s[mo] = 0
-                                    for t in range(c):
-                                        lk = lutk[idx[t]]
-                                        for mo in range(mg):
-                                            _step(s, mo, C(lk[g * mg + mo]), mask, e)
-                                    for mo in range(mg):
-                                        out[n, g * mg + mo, r, q] += s[mo]
-                                        n_zero += acc_zero(s[mo], mask)
-                                    continue
-                                t = 0
                                 idx[c] = k_total * na  # sentinel: past every tile
+                                t = 0
                                 for k0 in range(0, k_total, k_tile):  # one chain per tile
-                                    for mo in range(mg):
-                                        s[mo] = 0
+                                    for o in range(lanes):
+                                        s[o] = 0
                                     while idx[t] < min(k0 + k_tile, k_total) * na:
-                                        lk = lutk[idx[t]]
-                                        for mo in range(mg):
-                                            _step(s, mo, C(lk[g * mg + mo]), mask, e)
+                                        lk = lutk[idx[t], g * lanes:(g + 1) * lanes]
+                                        for o in range(lanes):
+                                            _step(s, o, C(lk[o]), mask, e)
                                         t += 1
-                                    for mo in range(mg):
-                                        out[n, g * mg + mo, r, q] += s[mo]
-                                        n_zero += acc_zero(s[mo], mask)
-                    for mo in range(mg):  # int32 lane counters: at most K events per pixel
-                        n_ret += e[mo]
-                        e[mo] = 0
+                                    for o in range(mg):
+                                        out[n, g * mg + o, r, q] += s[o]
+                                        n_zero += acc_zero(s[o], mask)
+                    for o in range(lanes):  # int32 lane counters: at most K events per pixel
+                        n_ret += e[o]
+                        e[o] = 0
                 counts[part, 0] += n_ret
                 counts[part, 1] += n_zero
 
