@@ -247,6 +247,17 @@ def _end_chains(s, out, mask):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _flush(ret):  # pragma: no cover - numba
+    """The sum of the int32 lane counters ``ret``, which are reset to 0 (flushed before they
+    could overflow)."""
+    total = 0
+    for j in range(ret.shape[0]):
+        total += ret[j]
+        ret[j] = 0
+    return total
+
+
+@njit(inline="always")
 def _tap_hist(xp, hist, cg, kh, kw, dh, dw, oh, ow, k_total, na):  # pragma: no cover - numba
     """``hist[(g*K + k)*na + a] +=`` how many outputs of the images ``xp`` (padded patterns)
     read pattern ``a`` at tap ``k = (c, i, j)`` of group ``g``: each non-zero input pixel is
@@ -363,9 +374,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                             else:
                                 add_rows(acc[m, n0:n0 + wn], lrows, idx, c)
                         if STATS:  # int32 lane counters: at most rows x kb events between flushes
-                            for j in range(wn):
-                                n_ret += ret[j]
-                                ret[j] = 0
+                            n_ret += _flush(ret[:wn])
                 counts[part, 0] += n_ret
                 counts[part, 1] += n_zero
 
@@ -422,9 +431,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                         k += 1
                             if STATS:
                                 n_zero += _end_chains(s, o, mask)
-                                for q in range(ow):
-                                    n_ret += e[q]
-                                    e[q] = 0
+                                n_ret += _flush(e)
                             else:
                                 for q in range(ow):
                                     o[q] += s[q]
@@ -490,8 +497,8 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
             na = lutk.shape[0] // k_total
             C = chain.dtype.type
             for part in prange(nparts):
-                s = chain[part, :lanes].copy()  # local: numba keeps a slice of chain in memory
-                e = ret[part, :lanes].copy()
+                s = chain[part, :lanes]
+                e = ret[part, :lanes]
                 idx = np.empty(k_total + 1, np.int32)
                 n_ret = 0
                 n_zero = 0
@@ -520,12 +527,8 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                                         for o in range(lanes):
                                             _step(s, o, C(lk[o]), mask, e)
                                         t += 1
-                                    for o in range(mg):
-                                        out[n, g * mg + o, r, q] += s[o]
-                                        n_zero += acc_zero(s[o], mask)
-                    for o in range(lanes):  # int32 lane counters: at most K events per pixel
-                        n_ret += e[o]
-                        e[o] = 0
+                                    n_zero += _end_chains(s[:mg], out[n, g * mg:(g + 1) * mg, r, q], mask)
+                    n_ret += _flush(e)  # int32 lane counters: at most K events per pixel
                 counts[part, 0] += n_ret
                 counts[part, 1] += n_zero
 
@@ -621,9 +624,7 @@ def _make(layout: str, STATS: bool):  # noqa: C901 - one loop nest per layout, f
                             _walk_mul(s, vw, idx, xs, c, mask, ret)
                         if blocks[b, 3]:
                             n_zero += _end_chains(s, acc[m], mask)
-                    for j in range(n_total):  # int32 lane counters: at most K events per row
-                        n_ret += ret[j]
-                        ret[j] = 0
+                    n_ret += _flush(ret)  # int32 lane counters: at most K events per row
                 counts[part, 0] += n_ret
                 counts[part, 1] += n_zero
 
