@@ -17,6 +17,27 @@ from .test_conv import ref_conv, ref_im2col
 from .test_gemm import perturbed, ref_gemm, ref_stats, rich_operands, with_opposites
 
 
+def record_layouts(monkeypatch, module, name: str) -> list:
+    """The kernel layouts ``module.name(layout, stats)`` is asked for from now on (in order)."""
+    used = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda layout, stats: used.append(layout) or real(layout, stats))
+    return used
+
+
+def check_conv(x, w, s, p, d, g, mult, k_tile, acc_bits) -> TrivialStats:
+    """``conv2d_nchw`` with statistics equals the convolution reference and its statistics the
+    loop reference over the im2col GEMMs; returns the reference statistics."""
+    st = TrivialStats(acc_bits=acc_bits)
+    got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=k_tile)
+    np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
+    ref = TrivialStats(acc_bits=acc_bits)
+    for cols, wm in ref_im2col(x, w, s, p, d, g):
+        ref += ref_stats(cols, wm, mult, k_tile=k_tile, acc_bits=acc_bits)
+    assert st == ref, (x.shape, k_tile, st, ref)
+    return ref
+
+
 @pytest.mark.parametrize("acc_bits", [8, 16, 32, 64])
 @pytest.mark.parametrize("chain64", [False, True])
 @pytest.mark.parametrize("sparse", [False, True])
@@ -31,9 +52,7 @@ def test_direct_conv_walk(acc_bits, chain64, sparse, monkeypatch):
     monkeypatch.setattr(conv_mod, "SPARSE_PIX", 1.01 if sparse else 0.0)
     if chain64:
         monkeypatch.setattr(conv_mod, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
-    used = []
-    real = conv_mod.numba_kernel
-    monkeypatch.setattr(conv_mod, "numba_kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    used = record_layouts(monkeypatch, conv_mod, "numba_kernel")
     cases = [((2, 3, 7, 6), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 10),
              ((2, 4, 8, 7), (6, 2, 3, 2), (1, 1), (2, 0, 1, 3), (2, 3), 2, 4),  # groups, dilation, odd pads
              ((1, 1, 9, 9), (3, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1, None)]  # LeNet-like, one chain
@@ -47,14 +66,7 @@ def test_direct_conv_walk(acc_bits, chain64, sparse, monkeypatch):
         assert ws[0] // g < conv_mod.DIRECT_MAX_OUT
         np.testing.assert_array_equal(conv2d_nchw(x, w, pads=p, dilations=d, group=g, mult=mult),
                                       ref_conv(x, w, s, p, d, g, mult))
-        st = TrivialStats(acc_bits=acc_bits)
-        got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=k_tile)
-        np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
-        ref = TrivialStats(acc_bits=acc_bits)
-        for cols, wm in ref_im2col(x, w, s, p, d, g):
-            ref += ref_stats(cols, wm, mult, k_tile=k_tile, acc_bits=acc_bits)
-        assert st == ref, (xs, st, ref)
-        opposite += ref.opposite
+        opposite += check_conv(x, w, s, p, d, g, mult, k_tile, acc_bits).opposite
     assert opposite > 0  # the data does exercise case (e)
     assert set(used) == ({"scatter", "pix"} if sparse else {"conv"})
 
@@ -94,18 +106,9 @@ def test_separable_conv_walk(spec, bits, acc_bits, chain64, monkeypatch):
     w[0, 0, 0, :2] = [2, -2]
     if chain64:
         monkeypatch.setattr(conv_mod, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
-    used = []
-    real = conv_mod.numba_kernel
-    monkeypatch.setattr(conv_mod, "numba_kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    used = record_layouts(monkeypatch, conv_mod, "numba_kernel")
     for k_tile in (None, 5):
-        st = TrivialStats(acc_bits=acc_bits)
-        got = conv2d_nchw(x, w, strides=s, pads=p, dilations=d, group=g, mult=mult, stats=st, k_tile=k_tile)
-        np.testing.assert_array_equal(got, ref_conv(x, w, s, p, d, g, mult))
-        ref = TrivialStats(acc_bits=acc_bits)
-        for cols, wm in ref_im2col(x, w, s, p, d, g):
-            ref += ref_stats(cols, wm, mult, k_tile=k_tile, acc_bits=acc_bits)
-        assert st == ref, (k_tile, st, ref)
-        assert ref.opposite > 0
+        assert check_conv(x, w, s, p, d, g, mult, k_tile, acc_bits).opposite > 0
     assert set(used) == {"sconv"}
 
 
@@ -146,9 +149,7 @@ def test_separable_gemm_walk(spec, bits, signed, acc_bits, chain64, monkeypatch)
     x, w = with_opposites(x, w, fmt)
     if chain64:
         monkeypatch.setattr(table, "chain_dtype", lambda tile, max_abs, bits: (np.int64, int(acc_mask(bits))))
-    used = []
-    real = table.kernel
-    monkeypatch.setattr(table, "kernel", lambda layout, stats: used.append(layout) or real(layout, stats))
+    used = record_layouts(monkeypatch, table, "kernel")
     for k_tile in (None, 6, 1):
         st = TrivialStats(acc_bits=acc_bits)
         got = mac_gemm(x, w, mult=mult, stats=st, k_tile=k_tile, acc_bits=acc_bits)
